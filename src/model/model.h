@@ -56,6 +56,10 @@ struct ModelConfig {
   float rms_norm_eps = 1e-5f;
   float rope_theta = 10000.f;
   RopeScaling rope_scaling;
+  // Per-frequency divisors of the rotary inverse frequencies [head_dim/2], as GGUF files
+  // of Llama 3.1+ store them (rope_freqs.weight) instead of rope_scaling parameters.
+  // Empty: none. When set, rope_scaling must be None (the factors already include it).
+  std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v biases (qwen2)
   bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (qwen3)

