@@ -253,6 +253,12 @@ TEST(GgufImport, Errors) {
   EXPECT_EQ(err([](GgufBuilder& b) { b.u32("llama.attention.head_count", 3); }),
             "m.gguf: llama.embedding_length 4 is not a multiple of attention.head_count 3 (and "
             "no attention.key_length is given)");
+  EXPECT_EQ(err([](GgufBuilder& b) { b.u32("llama.attention.key_length", 3); }),
+            "m.gguf: head_dim (llama.attention.key_length or embedding_length / head_count) "
+            "must be positive and even, got 3");
+  EXPECT_EQ(err([](GgufBuilder& b) { b.u32("llama.embedding_length", 0); }),
+            "m.gguf: head_dim (llama.attention.key_length or embedding_length / head_count) "
+            "must be positive and even, got 0");
   EXPECT_EQ(err([](GgufBuilder& b) { b.u32("llama.attention.value_length", 4); }),
             "m.gguf: llama.attention.value_length 4 differs from key_length 2 (not supported)");
   EXPECT_EQ(err([](GgufBuilder& b) { b.u32("llama.rope.dimension_count", 1); }),

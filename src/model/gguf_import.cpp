@@ -160,6 +160,11 @@ ModelConfig read_config(const GgufFile& f, Arch arch, const std::string& arch_st
          "attention.key_length is given)",
          f.name(), p, c.hidden_size, c.num_heads);
   c.head_dim = hparam(f, p + "attention.key_length", c.hidden_size / c.num_heads);
+  // Checked here, not only in validate(), because un-permuting Q/K rows needs it.
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+    fail("{}: head_dim ({}attention.key_length or embedding_length / head_count) must be "
+         "positive and even, got {}",
+         f.name(), p, c.head_dim);
   if (auto vl = f.opt_int(p + "attention.value_length"); vl && *vl != c.head_dim)
     fail("{}: {}attention.value_length {} differs from key_length {} (not supported)",
          f.name(), p, *vl, c.head_dim);
