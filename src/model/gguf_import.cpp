@@ -121,7 +121,8 @@ VocabSpec read_vocab(const GgufFile& f, const std::string& model) {
   v.unk_id = token_id(f, "tokenizer.ggml.unknown_token_id", n);
   v.pad_id = token_id(f, "tokenizer.ggml.padding_token_id", n);
   // llama.cpp's defaults when the keys are absent: SPM vocabularies add BOS and a leading
-  // space, BPE ones neither.
+  // space, BPE ones neither. (llama.cpp also switches add_bos on for a few BPE pre-tokenizer
+  // names such as llama3; their converters write add_bos_token explicitly anyway.)
   const bool spm = v.kind == VocabSpec::Kind::Spm;
   v.add_bos = f.opt_bool("tokenizer.ggml.add_bos_token").value_or(spm);
   v.add_eos = f.opt_bool("tokenizer.ggml.add_eos_token").value_or(false);
