@@ -49,6 +49,14 @@ void add_info(CLI::App& app) {
     }
     for (const auto& [dt, e] : by_dtype)
       fmt::print("bytes {:5}:    {} in {} tensors (as held in memory)\n", dt, e.second, e.first);
+    std::map<std::string, std::pair<int64_t, int64_t>> in_file;  // file type -> (tensors, params)
+    for (const auto& [name, type] : m.file_dtype) {
+      auto& e = in_file[type];
+      e.first += 1;
+      e.second += m.weight(name).numel();
+    }
+    for (const auto& [type, e] : in_file)
+      fmt::print("in file {:5}:  {} parameters in {} tensors\n", type, e.second, e.first);
     if (m.vocab)
       fmt::print("vocabulary:     embedded, {} tokens ({})\n", m.vocab->tokens.size(),
                  m.vocab->kind == VocabSpec::Kind::Spm ? "sentencepiece" : "byte-level BPE");

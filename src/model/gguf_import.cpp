@@ -313,6 +313,7 @@ Model model_from_gguf(const GgufFile& f) {
       permute_head_dim = c.head_dim;
     }
     m.weights.emplace(canonical, convert(f, ti, std::move(shape), permute_head_dim));
+    m.file_dtype.emplace(canonical, ggml_type_name(ti.type));
   }
   if (!c.rope_freq_factors.empty() && c.rope_scaling.type != RopeScaling::Type::None)
     fail("{}: both rope_freqs.weight and {}.rope.scaling.type are set", f.name(), arch_str);

@@ -97,6 +97,9 @@ struct Model {
   std::string chat_template;              // jinja source, when the file has one
   std::string source;                     // path it was loaded from
   std::string format;                     // "hf", "gguf", "llama2c"
+  // Tensor name -> its element type in the file ("Q4_1", "F16", ...), where the importer
+  // records it (GGUF); quantised tensors are held dequantised in memory.
+  std::map<std::string, std::string> file_dtype;
 
   bool has(const std::string& name) const { return weights.count(name) != 0; }
   // Throws tessera::Error naming the tensor and the model source when absent.
