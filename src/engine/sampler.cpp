@@ -27,6 +27,9 @@ Sampler::Sampler(SamplerConfig cfg) : cfg_(cfg), rng_(cfg.seed) {
     fail("--top-p must be in (0, 1], got {}", cfg.top_p);
 }
 
+// u in [0, 1) from the top 53 bits of one draw.
+double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+
 int Sampler::sample(const std::vector<float>& logits) {
   TS_CHECK(!logits.empty(), "sampling from empty logits");
   for (size_t i = 0; i < logits.size(); ++i)
@@ -47,6 +50,17 @@ int Sampler::sample(const std::vector<float>& logits) {
     sum += probs[i];
   }
   for (double& p : probs) p /= sum;
+
+  // Without top-k/top-p every token is a candidate: draw in id order, no sort needed.
+  if (cfg_.top_k == 0 && cfg_.top_p >= 1.f) {
+    const double target = uniform();
+    double cum = 0;
+    for (int i = 0; i < n; ++i) {
+      cum += probs[i];
+      if (target < cum) return i;
+    }
+    return best;  // rounding left the sum a hair below 1
+  }
 
   // Candidates by descending probability, the lower id first among equals.
   std::vector<int> order(n);
@@ -76,10 +90,8 @@ int Sampler::sample(const std::vector<float>& logits) {
     for (int i = 0; i < keep; ++i) kept_mass += probs[order[i]];
   }
 
-  // u in [0, 1) from the top 53 bits; pick the first candidate whose cumulative mass
-  // exceeds u * kept_mass.
-  const double u = double(rng_() >> 11) * 0x1.0p-53;
-  const double target = u * kept_mass;
+  // Pick the first candidate whose cumulative mass exceeds u * kept_mass.
+  const double target = uniform() * kept_mass;
   double cum = 0;
   for (int i = 0; i < keep; ++i) {
     cum += probs[order[i]];
