@@ -21,6 +21,8 @@ class Sampler {
   int sample(const std::vector<float>& logits);
 
  private:
+  double uniform();  // [0, 1), reproducible across standard libraries
+
   SamplerConfig cfg_;
   std::mt19937_64 rng_;
 };
