@@ -197,7 +197,11 @@ ModelConfig parse_hf_config(const json& j, const std::string& where) {
   c.intermediate_size = f.integer("intermediate_size", d.intermediate);
   c.num_layers = f.integer("num_hidden_layers", d.layers);
   c.num_heads = f.integer("num_attention_heads", d.heads);
-  c.num_kv_heads = f.integer("num_key_value_heads", d.kv_heads.value_or(c.num_heads));
+  // Explicit null means "same as heads" in every config class; absent means the class default.
+  if (const json* kv = f.find("num_key_value_heads"); kv && kv->is_null())
+    c.num_kv_heads = c.num_heads;
+  else
+    c.num_kv_heads = f.integer("num_key_value_heads", d.kv_heads.value_or(c.num_heads));
   if (c.num_heads <= 0) fail("{}: 'num_attention_heads' must be positive, got {}", where, c.num_heads);
   // An explicit null head_dim means "derive it", even for qwen3 whose default is 128.
   if (const json* hd = f.find("head_dim"); hd && hd->is_null())
