@@ -337,3 +337,18 @@ TEST(Llama2c, ExportRefusesWhatRunCCannotCompute) {
   e.tensors[1].shape = {25};
   EXPECT_EQ(err(e), p + ": tensor 'model.layers.0.input_layernorm.weight' has shape [25], the config implies [24]");
 }
+
+// Converts stories260K.bin to an HF directory; with TESSERA_HF_EXPORT_DIR set the result is
+// kept for tools/check_hf_export.py, which compares it with transformers' own GGUF import.
+TEST(Llama2c, Stories260KToHf) {
+  auto path = test::shared_model("stories260K.bin");
+  if (!path) GTEST_SKIP() << "shared/models/stories260K.bin not found (set TESSERA_SHARED_DIR)";
+  test::TempDir tmp;
+  std::string dir = tmp.file("hf");
+  if (const char* keep = std::getenv("TESSERA_HF_EXPORT_DIR"); keep && *keep)
+    dir = std::string(keep) + "/../stories260K_hf";
+  Model m = load_llama2c(*path);
+  write_hf(export_from(m, VocabSpec{}), dir, DType::F32);
+  Model h = load_hf(dir);
+  for (const auto& [name, t] : m.weights) EXPECT_EQ(h.weight(name).to_f32(), t.to_f32()) << name;
+}
