@@ -9,7 +9,8 @@
 2. With --llama2c-dir DIR (stories260K.bin converted by `tessera`/a test to HF) and
    --gguf FILE (the same model as GGUF), the weights must equal what transformers itself
    produces from the GGUF, which de-interleaves Q/K with its own code: an independent check
-   of Tessera's llama2.c rotary permutation.
+   of Tessera's llama2.c rotary permutation (TESSERA_HF_EXPORT_DIR=/tmp/hfx also makes the
+   Llama2c.Stories260KToHf test leave /tmp/stories260K_hf).
 
     mkdir -p /tmp/hfx && TESSERA_HF_EXPORT_DIR=/tmp/hfx ./build/tessera_tests --gtest_filter='HfRoundTrip*'
     python3 tools/check_hf_export.py /tmp/hfx [--llama2c-dir D --gguf stories260K.gguf]
@@ -52,20 +53,39 @@ def check_dir(d):
           f"{len(files)} file(s), rope {cfg.rope_parameters}")
 
 
-def check_llama2c(d, gguf):
-    import torch
-    import transformers
-    ref = transformers.AutoModelForCausalLM.from_pretrained(
-        os.path.dirname(gguf), gguf_file=os.path.basename(gguf), dtype=torch.float32).state_dict()
-    ours = transformers.AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).state_dict()
+def check_llama2c(d, gguf_path):
+    # transformers' GGUF model loading needs accelerate; its tensor processor (the code
+    # that de-interleaves llama Q/K) does not, so it is applied to gguf-py's raw tensors.
+    import gguf
+    from safetensors.numpy import load_file
+    from transformers.modeling_gguf_pytorch_utils import LlamaTensorProcessor
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    proc = LlamaTensorProcessor(config={"num_attention_heads": cfg["num_attention_heads"],
+                                        "num_key_value_heads": cfg["num_key_value_heads"]})
+    names = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
+             "output.weight": "lm_head.weight"}
+    per_layer = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+                 "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+                 "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj",
+                 "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+    ours = load_file(os.path.join(d, "model.safetensors"))
     n = 0
-    for k, v in ours.items():
-        if k not in ref:
-            continue
-        assert torch.equal(v, ref[k]), k
+    for t in gguf.GGUFReader(gguf_path).tensors:
+        assert t.tensor_type == gguf.GGMLQuantizationType.F32, t.name
+        w = np.array(t.data).reshape([int(x) for x in reversed(t.shape)])
+        parts = t.name.split(".")
+        if parts[0] == "blk":
+            hf = f"model.layers.{parts[1]}.{per_layer[parts[2]]}.{parts[3]}"
+        else:
+            hf = names[t.name]
+        w = proc.process(w, t.name).weights
+        if hf == "lm_head.weight" and cfg["tie_word_embeddings"]:
+            hf = "model.embed_tokens.weight"  # the GGUF stores the tied head separately
+            n -= 1
+        assert np.array_equal(ours[hf], w), hf
         n += 1
-    assert n >= 40, n
-    print(f"ok llama2c->hf matches transformers' GGUF import on {n} tensors")
+    assert n == len(ours), (n, len(ours))
+    print(f"ok llama2c->hf equals transformers' de-permuted GGUF on all {n} tensors")
 
 
 def main():
