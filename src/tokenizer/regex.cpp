@@ -34,7 +34,7 @@ Regex::Regex(const std::string& pattern, const std::string& where, bool literal)
     : impl_(std::make_unique<Impl>()), pattern_(pattern), where_(where) {
   int err = 0;
   PCRE2_SIZE err_off = 0;
-  uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+  uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), opts,
                               &err, &err_off, nullptr);
   if (!impl_->code)
