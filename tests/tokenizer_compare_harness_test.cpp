@@ -2,6 +2,7 @@
 // our tokenizers and writes JSONL id arrays, the same contract as `tessera tokenize`.
 // It runs only when TESSERA_TOKCMP_JOB names a job file, so the normal suite skips it:
 //   {"tokenizer_json": PATH} | {"vocab_json": PATH}  (a VocabSpec dumped by the script)
+//   | {"builtin": {"vocab_size": N, "kind": "gpt2"|"spm", "write_json": PATH}}
 //   "in": PATH, "out": PATH, "add_special": bool
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,13 @@ TEST(TokenizerCompareHarness, EncodeJsonl) {
   if (!job_path || !*job_path) GTEST_SKIP() << "set TESSERA_TOKCMP_JOB to run the comparison harness";
   json job = json::parse(std::ifstream(job_path));
   std::unique_ptr<tessera::Tokenizer> tok;
-  if (job.contains("tokenizer_json")) {
+  if (job.contains("builtin")) {  // {"vocab_size": N, "kind": "gpt2"|"spm", "write_json": PATH}
+    const json& b = job["builtin"];
+    auto v = tessera::make_builtin_vocab(b["vocab_size"], b["kind"] == "gpt2" ? tessera::VocabSpec::Kind::Gpt2Bpe
+                                                                             : tessera::VocabSpec::Kind::Spm);
+    tessera::write_tokenizer_json(v, b["write_json"]);
+    tok = tessera::tokenizer_from_vocab(v, "builtin");
+  } else if (job.contains("tokenizer_json")) {
     tok = tessera::load_tokenizer_json(job["tokenizer_json"]);
   } else {
     tok = tessera::tokenizer_from_vocab(vocab_from_json(json::parse(std::ifstream(job["vocab_json"].get<std::string>()))),

@@ -3,6 +3,9 @@
 
 Usage:
   tokenizer_compare.py gen --n 1200 --seed 1 --out strings.jsonl
+  tokenizer_compare.py builtin --harness build/tessera_tests --kind gpt2|spm --vocab-size N
+      (writes the built-in vocabulary's tokenizer.json with write_tokenizer_json, then checks
+       HF tokenizers on that file encodes like Tessera's VocabSpec tokenizer)
   tokenizer_compare.py compare --reference tokenizer.json --in strings.jsonl
       (--tessera BIN --model PATH [--tokenizer PATH]      # the CLI contract
        | --harness build/tessera_tests (--tokenizer-json PATH | --gguf PATH))
@@ -152,6 +155,32 @@ def tessera_ids(args, in_path, tmp):
     return read_jsonl(out_path)
 
 
+def builtin(args):
+    from tokenizers import Tokenizer
+    with tempfile.TemporaryDirectory() as tmp:
+        in_path = os.path.join(tmp, "strings.jsonl")
+        strings = gen_strings(args.n, args.seed)
+        with open(in_path, "w", encoding="utf-8") as f:
+            for s in strings:
+                f.write(json.dumps(s, ensure_ascii=False) + "\n")
+        out_path, tj, jp = (os.path.join(tmp, x) for x in ("ids.jsonl", "tokenizer.json", "job.json"))
+        with open(jp, "w") as f:
+            json.dump({"in": in_path, "out": out_path, "add_special": True,
+                       "builtin": {"vocab_size": args.vocab_size, "kind": args.kind, "write_json": tj}}, f)
+        subprocess.run([args.harness, "--gtest_filter=TokenizerCompareHarness.*"], check=True,
+                       env=dict(os.environ, TESSERA_TOKCMP_JOB=jp), stdout=subprocess.DEVNULL)
+        ours = read_jsonl(out_path)
+        tok = Tokenizer.from_file(tj)
+        ref = [tok.encode(s).ids for s in strings]
+        dec_ok = sum(tok.decode(r, skip_special_tokens=True) == s for r, s in zip(ref, strings))
+    bad = [i for i in range(len(ref)) if ref[i] != ours[i]]
+    print(f"builtin {args.kind} {args.vocab_size}: {len(ref) - len(bad)}/{len(ref)} strings match; "
+          f"HF decode round trip {dec_ok}/{len(ref)}")
+    for i in bad[:10]:
+        print(f"  MISMATCH {json.dumps(strings[i], ensure_ascii=False)}\n    ref  {ref[i]}\n    ours {ours[i]}")
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -167,7 +196,15 @@ def main():
     c.add_argument("--no-special", action="store_true")
     c.add_argument("--reference-digits", action="store_true")
     c.add_argument("--verbose", action="store_true")
+    b = sub.add_parser("builtin")
+    b.add_argument("--harness", required=True)
+    b.add_argument("--kind", choices=["gpt2", "spm"], required=True)
+    b.add_argument("--vocab-size", type=int, default=1000)
+    b.add_argument("--n", type=int, default=1200)
+    b.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.cmd == "builtin":
+        return builtin(args)
 
     if args.cmd == "gen":
         with open(args.out, "w", encoding="utf-8") as f:
