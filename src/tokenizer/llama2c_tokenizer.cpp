@@ -22,7 +22,7 @@ namespace tessera {
 
 namespace {
 
-constexpr int kUnk = 0, kBos = 1, kEos = 2;
+constexpr int kBos = 1, kEos = 2;  // <unk> is 0
 
 class Llama2cTokenizer : public Tokenizer {
  public:
