@@ -28,7 +28,7 @@ std::string slurp(const std::string& path) {
 }
 
 // Runs `tessera <args>` through the shell; args must already be shell-quoted.
-Result tessera(const std::string& args) {
+Result run_tessera(const std::string& args) {
   TempDir tmp;
   std::string cmd = std::string(TESSERA_BINARY) + " " + args + " >" + tmp.file("out") + " 2>" +
                     tmp.file("err");
@@ -50,29 +50,29 @@ const char* kStory =
 }  // namespace
 
 TEST(Cli, HelpAndUsageErrors) {
-  EXPECT_EQ(tessera("--help").rc, 0);
+  EXPECT_EQ(run_tessera("--help").rc, 0);
   for (const char* sub : {"generate", "logits", "tokenize", "make-model", "info", "demo"}) {
-    Result r = tessera(std::string(sub) + " --help");
+    Result r = run_tessera(std::string(sub) + " --help");
     EXPECT_EQ(r.rc, 0) << sub;
     EXPECT_NE(r.out.find("--"), std::string::npos) << sub;
   }
-  Result r = tessera("frobnicate");
+  Result r = run_tessera("frobnicate");
   EXPECT_EQ(r.rc, 2);
-  r = tessera("generate --prompt hi");
+  r = run_tessera("generate --prompt hi");
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("--model"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one-line reason: " << r.err;
-  r = tessera("make-model --shape nope --format hf --out /tmp/x");
+  r = run_tessera("make-model --shape nope --format hf --out /tmp/x");
   EXPECT_EQ(r.rc, 2);
 }
 
 TEST(Cli, RuntimeFailuresExitOneNamingTheFile) {
-  Result r = tessera("info --model /nonexistent/model.gguf");
+  Result r = run_tessera("info --model /nonexistent/model.gguf");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("/nonexistent/model.gguf"), std::string::npos) << r.err;
   TempDir tmp;
   { std::ofstream(tmp.file("junk.bin")) << "not a model"; }
-  r = tessera("info --model " + tmp.file("junk.bin"));
+  r = run_tessera("info --model " + tmp.file("junk.bin"));
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("junk.bin"), std::string::npos) << r.err;
 }
@@ -81,7 +81,7 @@ TEST(Cli, Stories260KLlama2cGivesTheReferenceStory) {
   auto bin = tessera::test::shared_model("stories260K.bin");
   auto tok = tessera::test::shared_model("tok512.bin");
   if (!bin || !tok) GTEST_SKIP() << "../shared/models not present";
-  Result r = tessera("generate --model " + q(*bin) + " --tokenizer " + q(*tok) +
+  Result r = run_tessera("generate --model " + q(*bin) + " --tokenizer " + q(*tok) +
                      " --prompt 'Once upon a time' --max-tokens 100 --temperature 0");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out.rfind(kStory, 0), 0u) << r.out;
@@ -92,9 +92,9 @@ TEST(Cli, Stories260KGgufGivesTheSameStory) {
   auto tok = tessera::test::shared_model("tok512.bin");
   auto gguf = tessera::test::shared_model("stories260K.gguf");
   if (!bin || !tok || !gguf) GTEST_SKIP() << "../shared/models not present";
-  Result a = tessera("generate --model " + q(*bin) + " --tokenizer " + q(*tok) +
+  Result a = run_tessera("generate --model " + q(*bin) + " --tokenizer " + q(*tok) +
                      " --prompt 'Once upon a time' --max-tokens 100 --temperature 0");
-  Result b = tessera("generate --model " + q(*gguf) +
+  Result b = run_tessera("generate --model " + q(*gguf) +
                      " --prompt 'Once upon a time' --max-tokens 100 --temperature 0");
   ASSERT_EQ(b.rc, 0) << b.err;
   EXPECT_EQ(b.out.rfind(kStory, 0), 0u) << b.out;
@@ -106,17 +106,17 @@ TEST(Cli, Stories260KGgufGivesTheSameStory) {
 TEST(Cli, MakeModelFormatsAgree) {
   TempDir tmp;
   std::vector<std::string> models = {tmp.file("hf"), tmp.file("m.gguf"), tmp.file("l2c/model.bin")};
-  ASSERT_EQ(tessera("make-model --shape tiny --format hf --seed 7 --out " + models[0]).rc, 0);
-  ASSERT_EQ(tessera("make-model --shape tiny --format gguf --seed 7 --out " + models[1]).rc, 0);
-  ASSERT_EQ(tessera("make-model --shape tiny --format llama2c --seed 7 --out " + models[2]).rc, 0);
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format hf --seed 7 --out " + models[0]).rc, 0);
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format gguf --seed 7 --out " + models[1]).rc, 0);
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format llama2c --seed 7 --out " + models[2]).rc, 0);
   std::vector<nlohmann::json> ids;
   for (const auto& m : models) {
-    Result r = tessera("generate --model " + m + " --prompt-tokens 1,20,30,40 --max-tokens 24 "
+    Result r = run_tessera("generate --model " + m + " --prompt-tokens 1,20,30,40 --max-tokens 24 "
                        "--temperature 0 --ignore-eos --ids-out " + tmp.file("ids.json"));
     ASSERT_EQ(r.rc, 0) << m << ": " << r.err;
     ids.push_back(nlohmann::json::parse(slurp(tmp.file("ids.json"))));
     EXPECT_EQ(ids.back()["generated"].size(), 24u);
-    Result info = tessera("info --model " + m);
+    Result info = run_tessera("info --model " + m);
     ASSERT_EQ(info.rc, 0) << info.err;
     EXPECT_NE(info.out.find("layers:         2"), std::string::npos) << info.out;
   }
@@ -126,42 +126,42 @@ TEST(Cli, MakeModelFormatsAgree) {
 
 TEST(Cli, GenerateWithTextPromptOnGeneratedModel) {
   TempDir tmp;
-  ASSERT_EQ(tessera("make-model --shape tiny --format hf --out " + tmp.file("hf")).rc, 0);
-  Result r = tessera("generate --model " + tmp.file("hf") +
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format hf --out " + tmp.file("hf")).rc, 0);
+  Result r = run_tessera("generate --model " + tmp.file("hf") +
                      " --prompt 'Hello world' --max-tokens 8 --temperature 0.7 --top-k 20 --top-p 0.9 --seed 3");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out.rfind("Hello world", 0), 0u);
   EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.err;
-  Result again = tessera("generate --model " + tmp.file("hf") +
+  Result again = run_tessera("generate --model " + tmp.file("hf") +
                          " --prompt 'Hello world' --max-tokens 8 --temperature 0.7 --top-k 20 --top-p 0.9 --seed 3");
   EXPECT_EQ(r.out, again.out) << "same seed, same text";
 }
 
 TEST(Cli, LogitsWritesNpyOfEveryPosition) {
   TempDir tmp;
-  ASSERT_EQ(tessera("make-model --shape tiny --format gguf --out " + tmp.file("m.gguf")).rc, 0);
-  Result r = tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,2,3 --out " + tmp.file("l.npy"));
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format gguf --out " + tmp.file("m.gguf")).rc, 0);
+  Result r = run_tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,2,3 --out " + tmp.file("l.npy"));
   ASSERT_EQ(r.rc, 0) << r.err;
   std::string npy = slurp(tmp.file("l.npy"));
   ASSERT_GT(npy.size(), 128u);
   EXPECT_EQ(npy.substr(1, 5), "NUMPY");
   EXPECT_NE(npy.find("'shape': (3, 512)"), std::string::npos);
   EXPECT_EQ(npy.size() % 64, (3u * 512u * 4u) % 64);
-  EXPECT_EQ(tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,x --out " + tmp.file("l.npy")).rc, 2);
-  Result bad = tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,99999 --out " + tmp.file("l.npy"));
+  EXPECT_EQ(run_tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,x --out " + tmp.file("l.npy")).rc, 2);
+  Result bad = run_tessera("logits --model " + tmp.file("m.gguf") + " --tokens 1,99999 --out " + tmp.file("l.npy"));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_NE(bad.err.find("99999"), std::string::npos) << bad.err;
 }
 
 TEST(Cli, PromptBeyondContextAndInvalidUtf8AreRefused) {
   TempDir tmp;
-  ASSERT_EQ(tessera("make-model --shape tiny --format hf --out " + tmp.file("hf")).rc, 0);
+  ASSERT_EQ(run_tessera("make-model --shape tiny --format hf --out " + tmp.file("hf")).rc, 0);
   std::string ids = "1";
   for (int i = 0; i < 300; ++i) ids += ",5";  // tiny's context is 256
-  Result r = tessera("generate --model " + tmp.file("hf") + " --prompt-tokens " + ids + " --max-tokens 4");
+  Result r = run_tessera("generate --model " + tmp.file("hf") + " --prompt-tokens " + ids + " --max-tokens 4");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
-  r = tessera("generate --model " + tmp.file("hf") + " --prompt \"$(printf 'bad \\377 byte')\" --max-tokens 4");
+  r = run_tessera("generate --model " + tmp.file("hf") + " --prompt \"$(printf 'bad \\377 byte')\" --max-tokens 4");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
 }

@@ -43,9 +43,9 @@ std::string random_utf8(std::mt19937& rng, int max_cps) {
   return s;
 }
 
-class HfFixture : public ::testing::TestWithParam<std::string> {};
+class TokenizerJsonFixture : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(HfFixture, IdsMatchHuggingFaceTokenizers) {
+TEST_P(TokenizerJsonFixture, IdsMatchHuggingFaceTokenizers) {
   auto tok = tessera::load_tokenizer_json(kDir + GetParam() + ".json");
   json expected = json::parse(std::ifstream(kDir + "expected.json"))[GetParam()];
   ASSERT_GT(expected.size(), 20u);
@@ -56,7 +56,7 @@ TEST_P(HfFixture, IdsMatchHuggingFaceTokenizers) {
   }
 }
 
-TEST_P(HfFixture, DecodeRoundTripIsByteExact) {
+TEST_P(TokenizerJsonFixture, DecodeRoundTripIsByteExact) {
   auto tok = tessera::load_tokenizer_json(kDir + GetParam() + ".json");
   std::mt19937 rng(42);
   for (int i = 0; i < 300; ++i) {
@@ -69,7 +69,7 @@ TEST_P(HfFixture, DecodeRoundTripIsByteExact) {
   }
 }
 
-TEST_P(HfFixture, StreamDecoderConcatenatesToDecode) {
+TEST_P(TokenizerJsonFixture, StreamDecoderConcatenatesToDecode) {
   auto tok = tessera::load_tokenizer_json(kDir + GetParam() + ".json");
   std::string prompt = "Once upon";
   std::string text = " a time 😀 日本語 Привет\n  done é";
@@ -84,7 +84,7 @@ TEST_P(HfFixture, StreamDecoderConcatenatesToDecode) {
   EXPECT_EQ(tok->decode(head) + streamed, tok->decode(all));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, HfFixture,
+INSTANTIATE_TEST_SUITE_P(Fixtures, TokenizerJsonFixture,
                          ::testing::Values("bytelevel_bpe", "spm_bpe", "spm_bpe_metaspace"));
 
 TEST(HfTokenizerJson, SpecialTokensAndBosEos) {
