@@ -21,6 +21,9 @@ def main():
     tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32)
     model.eval()
+    # Never stop at EOS, and never mask it either (min_new_tokens would set its logit to
+    # -inf and so change greedy choices): Tessera runs with --ignore-eos, which does neither.
+    model.generation_config.eos_token_id = None
     prompts = ["What is the capital of France?",
                "Write a haiku about the sea.",
                "Explain what a GPU is to a child.",
@@ -31,8 +34,11 @@ def main():
                                        add_generation_prompt=True)
         ids = tok(text, add_special_tokens=False)["input_ids"]
         with torch.no_grad():
-            out = model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=args.tokens,
-                                 min_new_tokens=args.tokens, output_scores=True,
+            # An explicit all-ones mask: otherwise transformers infers one from pad_token_id
+            # and masks every <|im_end|> of the chat prompt out.
+            x = torch.tensor([ids])
+            out = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=args.tokens,
+                                 output_scores=True,
                                  return_dict_in_generate=True, pad_token_id=tok.eos_token_id)
         hf = out.sequences[0][len(ids):].tolist()
         with tempfile.TemporaryDirectory() as t:

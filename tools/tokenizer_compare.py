@@ -146,7 +146,9 @@ def tessera_ids(args, in_path, tmp):
         subprocess.run([args.harness, "--gtest_filter=TokenizerCompareHarness.*"], env=env, check=True,
                        stdout=subprocess.DEVNULL if not args.verbose else None)
     else:
-        cmd = [args.tessera, "tokenize", "--model", args.model, "--in", in_path, "--out", out_path]
+        cmd = [args.tessera, "tokenize", "--in", in_path, "--out", out_path]
+        if args.model:
+            cmd += ["--model", args.model]
         if args.tokenizer:
             cmd += ["--tokenizer", args.tokenizer]
         if args.no_special:
