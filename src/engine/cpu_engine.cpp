@@ -202,7 +202,7 @@ const std::vector<float>& CpuEngine::forward(int token, int pos) {
           for (int i = 0; i < hd; ++i) out[i] += p * vt[i];
         }
       }
-    });
+    }, int64_t(2) * (pos + 1) * hd);
 
     // o[D] = Wo attn; x += o
     matvec(s.pool, s.o.data(), *w.wo, s.attn.data());

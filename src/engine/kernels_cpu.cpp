@@ -78,7 +78,7 @@ void matvec(ThreadPool& pool, float* out, const Tensor& w, const float* x, const
       float s = dot_row(w, r, x);
       out[r] = bias ? s + bias->at(r) : s;
     }
-  });
+  }, w.dim(1));
 }
 
 void rmsnorm(float* out, const float* x, const Tensor& w, int64_t n, float eps) {

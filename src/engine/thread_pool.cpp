@@ -53,9 +53,10 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& body) {
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& body,
+                              int64_t cost_per_index) {
   if (n <= 0) return;
-  if (workers_.empty() || n == 1) {
+  if (workers_.empty() || n == 1 || n * cost_per_index < kInlineWork) {
     body(0, n);
     return;
   }
