@@ -12,6 +12,7 @@
 #include "core/mapped_file.h"
 #include "model/export.h"
 #include "model/llama2c.h"
+#include "model/rotary_layout.h"
 #include "model/load.h"
 #include "model/weight_names.h"
 #include "test_util.h"
@@ -247,7 +248,8 @@ TEST(Llama2c, Version1File) {
       auto v = legacy.weight(layer_weight(l, suffix)).to_f32();
       if (permute) {
         std::vector<float> out(v.size());
-        half_to_interleaved_rows(v.data(), out.data(), heads, c.head_dim, c.hidden_size);
+        permute_qk_rows(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<uint8_t*>(out.data()),
+                        int64_t(heads) * c.head_dim, int64_t(c.hidden_size) * 4, c.head_dim, false);
         v = out;
       }
       append(v);

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "model/export.h"
 #include "model/gguf_import.h"
+#include "model/rotary_layout.h"
 #include "model/gguf_reader.h"
 
 namespace tessera {

@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "model/gguf_dequant.h"
+#include "model/rotary_layout.h"
 #include "model/gguf_import.h"
 #include "model/load.h"
 
@@ -239,21 +240,6 @@ std::string canonical_to_gguf_name(const std::string& name) {
   for (const auto& n : kLayerNames)
     if (rest == n.canonical) return fmt::format("blk.{}.{}", layer, n.gguf);
   return "";
-}
-
-void permute_qk_rows(const uint8_t* src, uint8_t* dst, int64_t rows, int64_t row_bytes,
-                     int64_t head_dim, bool to_hf) {
-  TS_CHECK(head_dim > 0 && head_dim % 2 == 0 && rows % head_dim == 0,
-           "{} rows in heads of {}", rows, head_dim);
-  const int64_t half = head_dim / 2;
-  for (int64_t h = 0; h < rows / head_dim; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t gguf_row = h * head_dim + 2 * i + j;
-        const int64_t hf_row = h * head_dim + j * half + i;
-        const int64_t from = to_hf ? gguf_row : hf_row, to = to_hf ? hf_row : gguf_row;
-        std::memcpy(dst + to * row_bytes, src + from * row_bytes, size_t(row_bytes));
-      }
 }
 
 Model model_from_gguf(const GgufFile& f) {

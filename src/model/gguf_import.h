@@ -17,10 +17,5 @@ Model model_from_gguf(const GgufFile& f);
 std::string gguf_to_canonical_name(const std::string& gguf_name);
 std::string canonical_to_gguf_name(const std::string& canonical);
 
-// Row order conversion for llama/mistral Q and K projections, applied to a [rows, row_len]
-// matrix of elem_size-byte elements, rows = n_heads * head_dim. to_hf=true maps GGUF's
-// interleaved pairs to Hugging Face's rotate-half halves; false does the inverse.
-void permute_qk_rows(const uint8_t* src, uint8_t* dst, int64_t rows, int64_t row_bytes,
-                     int64_t head_dim, bool to_hf);
 
 }  // namespace tessera

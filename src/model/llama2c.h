@@ -17,10 +17,6 @@ namespace tessera {
 Model load_llama2c_bytes(std::span<const uint8_t> bytes, const std::string& where,
                          std::shared_ptr<const void> owner);
 
-// Row permutation between llama2.c/Meta interleaved rotary pairs and HF rotate-half, for
-// a [heads*head_dim, cols] matrix: interleaved row h*d + 2i + j <-> HF row h*d + j*d/2 + i.
-void interleaved_to_half_rows(const float* src, float* dst, int64_t heads, int64_t head_dim,
-                              int64_t cols);
 void half_to_interleaved_rows(const float* src, float* dst, int64_t heads, int64_t head_dim,
                               int64_t cols);
 

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "model/export.h"
 #include "model/llama2c.h"
+#include "model/rotary_layout.h"
 
 namespace tessera {
 
@@ -65,7 +66,8 @@ void write_llama2c(const ExportModel& m, const std::string& path) {
     buf.assign(size_t(e.numel()), 0.f);
     e.fill(buf.data());
     perm.resize(buf.size());
-    half_to_interleaved_rows(buf.data(), perm.data(), heads, hs, dim);
+    permute_qk_rows(reinterpret_cast<const uint8_t*>(buf.data()), reinterpret_cast<uint8_t*>(perm.data()),
+                    heads * hs, dim * 4, hs, /*to_hf=*/false);
     put(perm.data(), perm.size() * 4);
   };
   auto each_layer = [&](const char* suffix, std::vector<int64_t> shape) {

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "model/llama2c.h"
+#include "model/rotary_layout.h"
 #include "model/load.h"
 
 namespace tessera {
@@ -25,22 +26,6 @@ int32_t read_i32(const uint8_t* p) {
 }
 
 }  // namespace
-
-void interleaved_to_half_rows(const float* src, float* dst, int64_t heads, int64_t d, int64_t cols) {
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < d / 2; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(dst + (h * d + j * (d / 2) + i) * cols, src + (h * d + 2 * i + j) * cols,
-                    size_t(cols) * 4);
-}
-
-void half_to_interleaved_rows(const float* src, float* dst, int64_t heads, int64_t d, int64_t cols) {
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < d / 2; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(dst + (h * d + 2 * i + j) * cols, src + (h * d + j * (d / 2) + i) * cols,
-                    size_t(cols) * 4);
-}
 
 Model load_llama2c_bytes(std::span<const uint8_t> bytes, const std::string& where,
                          std::shared_ptr<const void> owner) {
@@ -134,7 +119,8 @@ Model load_llama2c_bytes(std::span<const uint8_t> bytes, const std::string& wher
   auto permuted = [&](const uint8_t* p, int64_t nheads) {
     std::vector<float> src(size_t(nheads * hs * dim)), dst(src.size());
     std::memcpy(src.data(), p, src.size() * 4);
-    interleaved_to_half_rows(src.data(), dst.data(), nheads, hs, dim);
+    permute_qk_rows(reinterpret_cast<const uint8_t*>(src.data()), reinterpret_cast<uint8_t*>(dst.data()),
+                    nheads * hs, dim * 4, hs, /*to_hf=*/true);
     return Tensor::owned_f32({nheads * hs, dim}, std::move(dst));
   };
   auto per_layer = [&](const uint8_t* p, const char* suffix, std::vector<int64_t> shape) {
