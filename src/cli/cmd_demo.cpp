@@ -48,6 +48,8 @@ std::string tiny_fallback() {
 
 }  // namespace
 
+namespace {
+
 void add_demo(CLI::App& app) {
   struct Opts {
     std::string model, prompt = kDefaultPrompt;
@@ -91,5 +93,9 @@ void add_demo(CLI::App& app) {
     run_generation(model, tok.get(), tok->encode(text, true), o->gen);
   });
 }
+
+const CommandRegistration kRegistered(5, add_demo);
+
+}  // namespace
 
 }  // namespace tessera::cli

@@ -8,6 +8,8 @@
 
 namespace tessera::cli {
 
+namespace {
+
 void add_generate(CLI::App& app) {
   struct Opts {
     std::string model, tokenizer, prompt, prompt_tokens, backend = "cpu", system;
@@ -72,5 +74,9 @@ void add_generate(CLI::App& app) {
     run_generation(model, tok.get(), ids, o->gen);
   });
 }
+
+const CommandRegistration kRegistered(10, add_generate);
+
+}  // namespace
 
 }  // namespace tessera::cli

@@ -9,6 +9,8 @@
 
 namespace tessera::cli {
 
+namespace {
+
 void add_info(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("info", "Print a model's architecture, parameter count and storage");
@@ -71,5 +73,9 @@ void add_info(CLI::App& app) {
     }
   });
 }
+
+const CommandRegistration kRegistered(50, add_info);
+
+}  // namespace
 
 }  // namespace tessera::cli

@@ -8,6 +8,8 @@
 
 namespace tessera::cli {
 
+namespace {
+
 void add_logits(CLI::App& app) {
   struct Opts {
     std::string model, tokenizer, tokens, prompt, out;
@@ -48,5 +50,9 @@ void add_logits(CLI::App& app) {
     fmt::print(stderr, "tessera: wrote logits [{}, {}] to {}\n", ids.size(), vocab, o->out);
   });
 }
+
+const CommandRegistration kRegistered(20, add_logits);
+
+}  // namespace
 
 }  // namespace tessera::cli

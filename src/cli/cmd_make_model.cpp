@@ -47,6 +47,8 @@ void add_progress(std::vector<TensorEntry>& tensors) {
 
 }  // namespace
 
+namespace {
+
 void add_make_model(CLI::App& app) {
   struct Opts {
     std::string shape, format, out, dtype = "auto";
@@ -99,5 +101,9 @@ void add_make_model(CLI::App& app) {
     fmt::print(stderr, "tessera: wrote {}\n", o->out);
   });
 }
+
+const CommandRegistration kRegistered(40, add_make_model);
+
+}  // namespace
 
 }  // namespace tessera::cli

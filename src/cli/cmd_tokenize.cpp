@@ -12,6 +12,8 @@
 
 namespace tessera::cli {
 
+namespace {
+
 void add_tokenize(CLI::App& app) {
   struct Opts {
     std::string model, tokenizer, text, in, out;
@@ -73,5 +75,9 @@ void add_tokenize(CLI::App& app) {
     if (!out) fail("{}: write failed", o->out);
   });
 }
+
+const CommandRegistration kRegistered(30, add_tokenize);
+
+}  // namespace
 
 }  // namespace tessera::cli

@@ -10,14 +10,11 @@ int main(int argc, char** argv) {
   CLI::App app{"tessera: compile transformer decode steps into verified GPU megakernels"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
-  tessera::cli::add_generate(app);
-  tessera::cli::add_logits(app);
-  tessera::cli::add_tokenize(app);
-  tessera::cli::add_make_model(app);
-  tessera::cli::add_info(app);
-  tessera::cli::add_demo(app);
+  tessera::cli::add_registered_commands(app);
   try {
     app.parse(argc, argv);
+  } catch (const tessera::cli::ExitCode& e) {
+    return e.code;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
