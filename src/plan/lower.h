@@ -1,0 +1,58 @@
+// Lowering: op graph (the model's decode step) -> plan, under knobs. The default knobs give
+// a good plan; the search explores the rest. The result passes the validator for every
+// knob setting (tests check this for every built-in shape).
+//
+// Buffer conventions every backend relies on:
+//  - one Weight buffer per model weight the step reads, `weight` = canonical name
+//    (model.h), shape as in the model, dtype bf16 (GPU) or f32 (knob weight_dtype);
+//  - Constant "rope_inv_freq" [head_dim/2] f32 (`weight` = "rope_inv_freq"), values from
+//    constant_values();
+//  - Input "token" i32[1]; Output "logits" f32[vocab] and "next_token" i32[1];
+//  - State "k_cache.L" / "v_cache.L" [context, kv_heads*head_dim] (dtype knob kv_dtype).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/op_graph.h"
+#include "model/model.h"
+#include "plan/plan.h"
+
+namespace tessera {
+
+struct LowerConfig {
+  // Tile sizes: output rows (or heads) per task of each fused instruction.
+  int qkv_heads_per_task = 1;     // query heads per q task; kv heads per k/v task
+  int o_rows_per_task = 0;        // 0: choose from the SM count
+  int gate_up_rows_per_task = 0;  // 0: choose
+  int down_rows_per_task = 0;     // 0: choose
+  int lm_rows_per_task = 0;       // 0: choose
+  int embed_cols_per_task = 0;    // 0: one task
+  int sms = 0;                    // blocks used; 0: every SM of the target
+  int kv_splits = 1;              // split-KV factor for attention (1: no combine step)
+  bool fuse_norm = true;          // RMSNorm as a prologue of each matvec (else rmsnorm tasks)
+  std::string counter_granularity = "group";  // "group": per tile group/head; "op": one join per op
+  std::string queue_order = "bytes";          // "bytes": balance weight bytes; "round_robin"
+  std::string weight_dtype = "bf16";          // "bf16" or "f32"
+  std::string kv_dtype = "bf16";              // "bf16" or "f32"
+
+  nlohmann::json to_json() const;
+  // Applies "key=value" settings (tessera compile --knob); throws UsageError naming the
+  // key and the legal values.
+  void set(const std::string& key_eq_value);
+};
+
+// Target presets by architecture name: sm_80 (A100), sm_86, sm_89, sm_90a (H100 SXM),
+// sm_100a (B200), sm_120. Throws tessera::Error listing them for an unknown name.
+Target target_preset(const std::string& arch);
+
+// context: positions the KV caches hold (defaults to min(model context, 4096) when 0).
+Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& knobs,
+           int context = 0, const std::string& label = "");
+
+// Values of a Constant buffer of a plan lowered from `config`.
+std::vector<float> constant_values(const Plan& plan, int32_t buf, const ModelConfig& config);
+
+}  // namespace tessera
