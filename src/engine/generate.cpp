@@ -11,7 +11,7 @@
 
 namespace tessera {
 
-GenerateResult generate(CpuEngine& engine, const std::vector<int>& prompt, int max_new_tokens,
+GenerateResult generate(DecodeBackend& engine, const std::vector<int>& prompt, int max_new_tokens,
                         Sampler& sampler, const std::vector<int>& eos_ids,
                         const std::function<void(int)>& on_token) {
   using clock = std::chrono::steady_clock;

@@ -18,7 +18,7 @@ struct GenerateResult {
 };
 
 // on_token(id) is called for each generated id as soon as it is chosen.
-GenerateResult generate(CpuEngine& engine, const std::vector<int>& prompt, int max_new_tokens,
+GenerateResult generate(DecodeBackend& engine, const std::vector<int>& prompt, int max_new_tokens,
                         Sampler& sampler, const std::vector<int>& eos_ids,
                         const std::function<void(int)>& on_token = {});
 
