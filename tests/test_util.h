@@ -8,8 +8,17 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <ctime>
 
 namespace tessera::test {
+
+// CPU seconds spent by the calling thread: performance guards in tests measure this, not
+// wall time, so other processes on a loaded CI machine cannot fail them.
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 // ../shared beside the source tree (or $TESSERA_SHARED_DIR); nullopt when absent.
 inline std::optional<std::filesystem::path> shared_dir() {
