@@ -17,19 +17,14 @@ Region whole(const Plan& plan, int32_t buf) {
 namespace {
 
 // Checked arithmetic: plans come from files, so products of their numbers may overflow.
-int64_t mul(int64_t a, int64_t b, const std::string& what) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) fail("{}: {} * {} overflows", what, a, b);
-  return r;
-}
 
 class Checker {
  public:
-  Checker(const Plan& plan, const Task& t) : plan_(plan), t_(t) {
-    where_ = fmt::format("task {} ({})", t.id, op_name(t.op));
-  }
-  [[noreturn]] void bad(const std::string& msg) const { fail("{}: {}", where_, msg); }
-  const std::string& where() const { return where_; }
+  Checker(const Plan& plan, const Task& t) : plan_(plan), t_(t) {}
+  [[noreturn]] void bad(const std::string& msg) const { fail("{}: {}", where(), msg); }
+  // Formatted only when a message needs it: footprint() runs for every task of 200k-task
+  // plans inside the validator's time budget.
+  std::string where() const { return fmt::format("task {} ({})", t_.id, op_name(t_.op)); }
 
   // The buffer an operand names; checks presence, dtype and rank.
   const Buffer& buf(const char* field, int32_t id, BufDType dtype, size_t rank) const {
@@ -67,8 +62,14 @@ class Checker {
  private:
   const Plan& plan_;
   const Task& t_;
-  std::string where_;
 };
+
+template <typename Where>
+int64_t mul(int64_t a, int64_t b, const Where& where) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail("{}: {} * {} overflows", where.where(), a, b);
+  return r;
+}
 
 }  // namespace
 
@@ -189,9 +190,9 @@ Footprint footprint(const Plan& plan, const Task& t) {
       if (p.splits < 1 || p.split < 0 || p.split >= p.splits)
         c.bad(fmt::format("split {} of {} is not valid", p.split, p.splits));
       if (p.chunk <= 0) c.bad(fmt::format("chunk {} must be positive", p.chunk));
-      if (mul(p.chunk, p.splits, c.where()) < plan.context)
+      if (mul(p.chunk, p.splits, c) < plan.context)
         c.bad(fmt::format("{} splits of {} positions do not cover the context of {}", p.splits, p.chunk, plan.context));
-      const std::string w = c.where();
+      const Checker& w = c;
       const int64_t q0 = mul(mul(rb, group, w), hd, w), q1 = mul(mul(re, group, w), hd, w);
       read(p.in, {fixed(q0, q1)});
       const int64_t lo = mul(p.split, p.chunk, w);
@@ -211,8 +212,9 @@ Footprint footprint(const Plan& plan, const Task& t) {
         c.dim_eq(pm, 0, hq, "partial heads");
         c.dim_eq(pm, 1, p.splits, "partial splits");
         c.dim_eq(pm, 2, 2, "(max, sum) pairs");
-        write(p.out, {fixed(rb * group, re * group), fixed(p.split, p.split + 1), fixed(0, hd)});
-        write(p.out2, {fixed(rb * group, re * group), fixed(p.split, p.split + 1), fixed(0, 2)});
+        const int64_t h0 = mul(rb, group, c), h1 = mul(re, group, c);
+        write(p.out, {fixed(h0, h1), fixed(p.split, p.split + 1), fixed(0, hd)});
+        write(p.out2, {fixed(h0, h1), fixed(p.split, p.split + 1), fixed(0, 2)});
       }
       break;
     }
@@ -228,7 +230,7 @@ Footprint footprint(const Plan& plan, const Task& t) {
       c.dim_eq(pm, 1, s, "partial splits");
       c.dim_eq(pm, 2, 2, "(max, sum) pairs");
       const Buffer& out = c.buf("out", p.out, BufDType::F32, 1);
-      c.dim_eq(out, 0, mul(hq, hd, c.where()), "attention output");
+      c.dim_eq(out, 0, mul(hq, hd, c), "attention output");
       c.rows(hq, "query heads");
       read(p.in, {fixed(rb, re), fixed(0, s), fixed(0, hd)});
       read(p.in2, {fixed(rb, re), fixed(0, s), fixed(0, 2)});

@@ -49,7 +49,11 @@ std::vector<int64_t> per_step_totals(const Plan& plan) {
   std::vector<int64_t> total(plan.counters.size(), 0);
   for (const Task& t : plan.tasks)
     for (const Signal& s : t.signals)
-      if (s.counter >= 0 && size_t(s.counter) < total.size()) total[size_t(s.counter)] += s.inc;
+      if (s.counter >= 0 && size_t(s.counter) < total.size()) {
+        // Saturate: hostile plans may carry increments whose sum overflows.
+        int64_t& t = total[size_t(s.counter)];
+        if (__builtin_add_overflow(t, s.inc, &t)) t = std::numeric_limits<int64_t>::max();
+      }
   return total;
 }
 
