@@ -79,8 +79,9 @@ struct KernelArgs {
 int megakernel_max_blocks_per_sm(int threads, int64_t smem_bytes, int* blocks_per_sm);
 int megakernel_set_smem(int64_t smem_bytes);
 int megakernel_launch(const KernelArgs& args, int threads, int64_t smem_bytes, void* stream);
-// The largest block size the kernel is compiled for (its __launch_bounds__).
-inline constexpr int kMaxThreads = 512;
+// The largest block size the kernel is compiled for (its __launch_bounds__). 256 leaves
+// ptxas up to 255 registers: at 512 (128 registers) sm_100a and sm_120 spilled to the stack.
+inline constexpr int kMaxThreads = 256;
 // Floats of reduction scratch at the start of shared memory (instructions/common.cuh).
 inline constexpr int kScratchFloatsHost = 64;
 

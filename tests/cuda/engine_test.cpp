@@ -203,9 +203,10 @@ TEST(CudaEngine, WatchdogReportsAStalledPlan) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("[ watchdog ] %s (after %.2f s)\n", msg.c_str(), secs);
   ASSERT_FALSE(msg.empty()) << "the stalled plan finished";
-  EXPECT_TRUE(std::regex_search(msg, std::regex(R"(^watchdog: block \d+ task \d+ \([a-z_]+\) waited 0\.5 s on counter '"
-                                                + plan.counters[size_t(counter)].name +
-                                                R"(' \(value \d+, needs \d+\))")))
+  // The first block past the bound reports: it may wait on the starved counter or on one
+  // downstream of it, so any counter of the plan may be named.
+  EXPECT_TRUE(std::regex_search(
+      msg, std::regex(R"(^watchdog: block \d+ task \d+ \([a-z_]+\) waited 0\.[5-9] s on counter '[^']+' \(value \d+, needs \d+\)$)")))
       << msg;
   EXPECT_LT(secs, 10.0);
   try {
