@@ -1,0 +1,88 @@
+// The plan as the megakernel sees it: flat POD arrays with no std:: types, shared by the
+// host runtime (compiled by the C++ compiler) and the device code (compiled by nvcc), so
+// both agree on the layout by construction. The runtime flattens a tessera::Plan into
+// these once; the kernel only indexes them.
+#pragma once
+
+#include <cstdint>
+
+namespace tessera::cuda {
+
+// Buffer dtypes as plain ints (BufDType's order, checked by a static_assert in runtime.cpp).
+enum DevDType : int32_t { kF32 = 0, kBF16 = 1, kI32 = 2 };
+
+// Opcodes as plain ints (Op's order, checked likewise).
+enum DevOp : int32_t {
+  kEmbed = 0, kRmsNorm, kNormMatvec, kAttnPartial, kAttnCombine, kLmHeadArgmax, kArgmaxReduce,
+};
+
+struct DevBuffer {
+  void* ptr = nullptr;
+  int32_t dtype = kF32;
+  int32_t rank = 0;
+  int64_t shape[3] = {0, 0, 0};
+};
+
+struct DevWait {
+  int32_t counter;
+  int32_t pad;
+  int64_t threshold;
+};
+
+struct DevSignal {
+  int32_t counter;
+  int32_t pad;
+  int64_t inc;
+};
+
+// TaskParams plus where the task's waits and signals sit in the flattened arrays.
+struct DevTask {
+  int32_t id, op;
+  int32_t in, in2, in3, norm, w, w2, bias, qk_norm, rope, residual, out, out2;
+  int64_t row_begin, row_end;
+  int32_t head_dim, split, splits, chunk, index, count;
+  int32_t out_at_pos;
+  float eps;
+  int32_t wait_begin, wait_count, signal_begin, signal_count;
+};
+
+// Written by the first block whose wait exceeds the bound; read by the host after the
+// launch. `abort` is polled by every waiting block so the whole grid exits.
+struct WatchdogReport {
+  int32_t abort;
+  int32_t block;
+  int32_t task;
+  int32_t counter;
+  int64_t value;
+  int64_t needed;
+  int64_t waited_ns;
+};
+
+struct KernelArgs {
+  const DevTask* tasks;
+  const int32_t* queue_offsets;  // [blocks + 1]
+  const int32_t* queue_tasks;
+  const DevWait* waits;
+  const DevSignal* signals;
+  const DevBuffer* buffers;
+  unsigned long long* counters;
+  const int64_t* per_step;       // E[c]: one step's total increments of counter c
+  WatchdogReport* watchdog;
+  int64_t step;                  // t: launches before this one (counters are never reset)
+  int64_t pos;
+  int64_t timeout_ns;
+  int32_t blocks;
+};
+
+// Host entry points of megakernel.cu (plain functions so runtime.cpp needs no nvcc).
+// Each returns a cudaError_t as int (0 = success).
+int megakernel_max_blocks_per_sm(int threads, int64_t smem_bytes, int* blocks_per_sm);
+int megakernel_set_smem(int64_t smem_bytes);
+int megakernel_launch(const KernelArgs& args, int threads, int64_t smem_bytes, void* stream);
+// The largest block size the kernel is compiled for (its __launch_bounds__). 256 leaves
+// ptxas up to 255 registers: at 512 (128 registers) sm_100a and sm_120 spilled to the stack.
+inline constexpr int kMaxThreads = 256;
+// Floats of reduction scratch at the start of shared memory (instructions/common.cuh).
+inline constexpr int kScratchFloatsHost = 64;
+
+}  // namespace tessera::cuda

@@ -1,0 +1,44 @@
+// lm_head_argmax: the final norm as a prologue, logits for the task's vocabulary rows, and
+// the tile's (max, argmax) partial so the next token needs no pass over the logits. Lane 0
+// of each warp keeps its warp's best row; a block argmax merges them (larger value, then
+// lower index: the tie rule of docs/SCHEDULE_IR.md).
+#pragma once
+
+#include "cuda/instructions/matvec_row.cuh"
+
+namespace tessera::cuda {
+
+template <class W>
+__device__ inline void lm_head_argmax(const Ctx& c) {
+  const DevTask& t = c.t;
+  const DevBuffer& w = c.buf(t.w);
+  const int64_t K = w.shape[1];
+  float* h = c.work;
+  load_normed_input(c, t.in, t.norm, h);
+  float* logits = static_cast<float*>(c.buf(t.out).ptr);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  float best = -__int_as_float(0x7f800000);
+  int best_i = 0x7fffffff;
+  for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
+    float y, unused;
+    matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, unused);
+    if (lane == 0) {
+      logits[r] = y;
+      argmax_merge(best, best_i, y, int(r));
+    }
+  }
+  block_argmax(best, best_i, c.scratch, c.scratch_i);
+  if (threadIdx.x == 0) {
+    if (best_i == 0x7fffffff) best_i = int(t.row_begin);  // every logit NaN
+    float* part = static_cast<float*>(c.buf(t.out2).ptr) + int64_t(t.index) * 2;
+    part[0] = best;
+    part[1] = float(best_i);
+  }
+}
+
+__device__ inline void run_lm_head_argmax(const Ctx& c) {
+  if (c.buf(c.t.w).dtype == kBF16) lm_head_argmax<Bf16>(c);
+  else lm_head_argmax<F32>(c);
+}
+
+}  // namespace tessera::cuda

@@ -1,0 +1,91 @@
+// The inner loop every weight-streaming instruction shares: one warp computes the dot
+// product of one weight row with the vector h held in shared memory. Each lane loads 16
+// bytes (8 bf16, or 8 f32 as two float4) per step, consecutive lanes take consecutive
+// 16-byte pieces so a warp reads 512 contiguous bytes of bf16 per load, and the main loop
+// issues four such loads (per matrix) before using any, to keep bytes in flight. Rows whose
+// length is not a multiple of 8 (odd test shapes) take a scalar path: 16-byte alignment of
+// every row needs K % 8 == 0.
+#pragma once
+
+#include "cuda/instructions/common.cuh"
+
+namespace tessera::cuda {
+
+__device__ __forceinline__ float dot8(const float* w, const float* h) {
+  const float4 h0 = reinterpret_cast<const float4*>(h)[0];
+  const float4 h1 = reinterpret_cast<const float4*>(h)[1];
+  float s = w[0] * h0.x;
+  s = fmaf(w[1], h0.y, s); s = fmaf(w[2], h0.z, s); s = fmaf(w[3], h0.w, s);
+  s = fmaf(w[4], h1.x, s); s = fmaf(w[5], h1.y, s); s = fmaf(w[6], h1.z, s);
+  s = fmaf(w[7], h1.w, s);
+  return s;
+}
+
+// Dot products of row r of w (and of w2 when TWO) with h[0, K); the warp's sum lands in
+// every lane.
+template <class W, bool TWO>
+__device__ __forceinline__ void matvec_row(const void* w, const void* w2, int64_t r, int64_t K,
+                                           const float* h, float& y1, float& y2) {
+  const int lane = threadIdx.x & 31;
+  const int64_t base = r * K;
+  float a1 = 0.f, a2 = 0.f;
+  if (K % 8 == 0) {
+    const int64_t nvec = K / 8;
+    int64_t v = lane;
+    for (; v + 96 < nvec; v += 128) {
+      typename W::Vec p[4], q[4];
+#pragma unroll
+      for (int u = 0; u < 4; ++u) p[u] = W::load8(w, base + (v + 32 * u) * 8);
+      if constexpr (TWO) {
+#pragma unroll
+        for (int u = 0; u < 4; ++u) q[u] = W::load8(w2, base + (v + 32 * u) * 8);
+      }
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        float f[8];
+        W::unpack(p[u], f);
+        a1 += dot8(f, h + (v + 32 * u) * 8);
+        if constexpr (TWO) {
+          W::unpack(q[u], f);
+          a2 += dot8(f, h + (v + 32 * u) * 8);
+        }
+      }
+    }
+    for (; v < nvec; v += 32) {
+      float f[8];
+      W::unpack(W::load8(w, base + v * 8), f);
+      a1 += dot8(f, h + v * 8);
+      if constexpr (TWO) {
+        W::unpack(W::load8(w2, base + v * 8), f);
+        a2 += dot8(f, h + v * 8);
+      }
+    }
+  } else {
+    for (int64_t k = lane; k < K; k += 32) {
+      a1 = fmaf(W::load1(w, base + k), h[k], a1);
+      if constexpr (TWO) a2 = fmaf(W::load1(w2, base + k), h[k], a2);
+    }
+  }
+  y1 = warp_sum(a1);
+  if constexpr (TWO) y2 = warp_sum(a2);
+}
+
+// Copies the input vector into shared memory, normalised when a norm weight is given
+// (h = norm * (x * r), the CPU reference's order). Ends with a barrier.
+__device__ inline void load_normed_input(const Ctx& c, int32_t in_id, int32_t norm_id, float* h) {
+  const DevBuffer& in = c.buf(in_id);
+  const float* x = static_cast<const float*>(in.ptr);
+  const int64_t K = in.shape[0];
+  for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = x[i];
+  if (norm_id >= 0) {
+    float ss = 0.f;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) ss += h[i] * h[i];
+    ss = block_sum(ss, c.scratch);
+    const float r = 1.f / sqrtf(ss / float(K) + c.t.eps);
+    const DevBuffer& g = c.buf(norm_id);
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = load_ro(g.ptr, g.dtype, i) * (h[i] * r);
+  }
+  __syncthreads();
+}
+
+}  // namespace tessera::cuda

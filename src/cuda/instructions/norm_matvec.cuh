@@ -1,0 +1,95 @@
+// norm_matvec: the fused matrix-vector instruction (docs/SCHEDULE_IR.md). Prologue: the
+// whole input vector, RMS-normalised when `norm` is set, into shared memory (every tile
+// recomputes the norm: D floats, negligible next to its weight rows). Body: rows split
+// across warps, one row per warp at a time (matvec_row.cuh). Epilogue in the order the
+// spec lists: bias, silu(w·h) * (w2·h), per-head qk-norm, RoPE, residual, store (bf16
+// rounding when the destination is a bf16 cache row).
+//
+// Rows that need per-head work (qk_norm, rope) are staged in shared memory after the input
+// vector, because a head's norm and rotation need all of its rows; the others are finished
+// by lane 0 of the warp that computed them, so a tile's size is not limited by shared memory.
+#pragma once
+
+#include "cuda/device/rope_trig.cuh"
+#include "cuda/instructions/matvec_row.cuh"
+
+namespace tessera::cuda {
+
+__device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
+
+__device__ __forceinline__ void store_row(const Ctx& c, int64_t r, float y) {
+  const DevTask& t = c.t;
+  if (t.residual >= 0) y += static_cast<const float*>(c.buf(t.residual).ptr)[r];
+  const DevBuffer& out = c.buf(t.out);
+  if (t.out_at_pos) store_rw(out.ptr, out.dtype, c.a.pos * out.shape[1] + r, y);
+  else static_cast<float*>(out.ptr)[r] = y;
+}
+
+template <class W>
+__device__ inline void norm_matvec(const Ctx& c) {
+  const DevTask& t = c.t;
+  const DevBuffer& w = c.buf(t.w);
+  const int64_t K = w.shape[1];
+  float* h = c.work;
+  load_normed_input(c, t.in, t.norm, h);
+
+  const bool staged = t.qk_norm >= 0 || t.rope >= 0;
+  float* ys = h + ((K + 3) / 4) * 4;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  const bool gated = t.w2 >= 0;
+  const void* w2 = gated ? c.buf(t.w2).ptr : nullptr;
+  for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
+    float y, y2 = 0.f;
+    if (gated) matvec_row<W, true>(w.ptr, w2, r, K, h, y, y2);
+    else matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, y2);
+    if (lane == 0) {
+      if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
+      if (gated) y = silu(y) * y2;
+      if (staged) ys[r - t.row_begin] = y;
+      else store_row(c, r, y);
+    }
+  }
+  if (!staged) return;
+  __syncthreads();
+
+  const int64_t rows = t.row_end - t.row_begin, hd = t.head_dim, heads = rows / hd;
+  if (t.qk_norm >= 0) {
+    const DevBuffer& g = c.buf(t.qk_norm);
+    for (int64_t hh = warp; hh < heads; hh += warps) {
+      float* y = ys + hh * hd;
+      float ss = 0.f;
+      for (int64_t i = lane; i < hd; i += 32) ss += y[i] * y[i];
+      ss = warp_sum(ss);
+      const float r = 1.f / sqrtf(ss / float(hd) + t.eps);
+      __syncwarp();
+      for (int64_t i = lane; i < hd; i += 32) y[i] = load_ro(g.ptr, g.dtype, i) * (y[i] * r);
+    }
+    __syncthreads();
+  }
+  if (t.rope >= 0) {
+    // angle = float(inv_freq[i] * float(pos)); cos/sin in double rounded to float, as
+    // engine/rope.cpp does, so positions deep in the context agree with the reference.
+    const float* inv = static_cast<const float*>(c.buf(t.rope).ptr);
+    const int64_t half = hd / 2;
+    const float p = float(c.a.pos);
+    for (int64_t k = threadIdx.x; k < heads * half; k += blockDim.x) {
+      const int64_t hh = k / half, i = k % half;
+      const float angle = __ldg(inv + i) * p;
+      float cs, sn;
+      rope_cos_sin(angle, &cs, &sn);
+      float* y = ys + hh * hd;
+      const float a = y[i], b = y[i + half];
+      y[i] = __fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn));
+      y[i + half] = __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn));
+    }
+    __syncthreads();
+  }
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, t.row_begin + k, ys[k]);
+}
+
+__device__ inline void run_norm_matvec(const Ctx& c) {
+  if (c.buf(c.t.w).dtype == kBF16) norm_matvec<Bf16>(c);
+  else norm_matvec<F32>(c);
+}
+
+}  // namespace tessera::cuda

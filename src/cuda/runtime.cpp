@@ -1,0 +1,449 @@
+// PlanRunner and CudaEngine (runtime.h). Host code only, compiled by the C++ compiler
+// against the CUDA runtime API; the kernel is reached through megakernel.cu's three plain
+// functions. Every CUDA call is checked and turned into a tessera::Error naming the call,
+// so a failure on a lent GPU says what failed without a debugger.
+#include "cuda/runtime.h"
+
+#include <cuda_runtime.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "cuda/device_plan.h"
+#include "cuda/watchdog.h"
+#include "plan/footprint.h"
+#include "plan/lower.h"
+#include "validate/validate.h"
+
+namespace tessera {
+
+using namespace tessera::cuda;
+
+static_assert(int(BufDType::F32) == kF32 && int(BufDType::BF16) == kBF16 && int(BufDType::I32) == kI32);
+static_assert(int(Op::Embed) == kEmbed && int(Op::RmsNorm) == kRmsNorm &&
+              int(Op::NormMatvec) == kNormMatvec && int(Op::AttnPartial) == kAttnPartial &&
+              int(Op::AttnCombine) == kAttnCombine && int(Op::LmHeadArgmax) == kLmHeadArgmax &&
+              int(Op::ArgmaxReduce) == kArgmaxReduce && kNumOps == 7);
+
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess)
+    fail("CUDA: {} failed: {} ({})", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+void check(int e, const char* what) { check(cudaError_t(e), what); }
+
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail("{}: size {} * {} overflows", what, a, b);
+  return r;
+}
+
+double default_watchdog_seconds() {
+  if (const char* e = std::getenv("TESSERA_WATCHDOG_SECONDS"); e && *e) {
+    char* end = nullptr;
+    const double s = std::strtod(e, &end);
+    if (end && *end == '\0' && s > 0 && s < 1e6) return s;
+    fail("TESSERA_WATCHDOG_SECONDS='{}': expected a positive number of seconds", e);
+  }
+  return 2.0;
+}
+
+// A device allocation freed on destruction.
+struct DeviceMem {
+  void* p = nullptr;
+  size_t n = 0;
+  DeviceMem() = default;
+  DeviceMem(const DeviceMem&) = delete;
+  DeviceMem& operator=(const DeviceMem&) = delete;
+  DeviceMem(DeviceMem&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+  ~DeviceMem() { if (p) cudaFree(p); }
+  void alloc(size_t bytes, const char* what) {
+    n = bytes;
+    check(cudaMalloc(&p, std::max<size_t>(bytes, 16)), what);
+  }
+  template <class T>
+  void upload(const std::vector<T>& v, const char* what) {
+    alloc(v.size() * sizeof(T), what);
+    if (!v.empty()) check(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), what);
+  }
+};
+
+// Shared-memory floats a task needs beyond the reduction scratch (instructions/common.cuh).
+int64_t work_floats(const Plan& plan, const Task& t) {
+  auto pad4 = [](int64_t n) { return (n + 3) / 4 * 4; };
+  switch (t.op) {
+    case Op::NormMatvec: {
+      const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
+      const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
+      return pad4(K) + (staged ? t.p.row_end - t.p.row_begin : 0);
+    }
+    case Op::LmHeadArgmax: return pad4(plan.buffers[size_t(t.p.in)].shape[0]);
+    case Op::AttnPartial: return pad4(t.p.head_dim) + t.p.chunk;
+    default: return 0;
+  }
+}
+
+// Structure the GPU relies on for memory safety, checked even for unvalidated plans.
+void check_structure(const Plan& plan) {
+  const std::string where = fmt::format("plan '{}'", plan.model);
+  for (size_t i = 0; i < plan.tasks.size(); ++i) {
+    const Task& t = plan.tasks[i];
+    if (t.id != int32_t(i)) fail("{}: task at index {} has id {}", where, i, t.id);
+    footprint(plan, t);  // throws on operands that do not fit the opcode
+    for (const Wait& w : t.waits)
+      if (w.counter < 0 || size_t(w.counter) >= plan.counters.size())
+        fail("{}: task {} waits on counter {} (the plan has {})", where, t.id, w.counter, plan.counters.size());
+    for (const Signal& s : t.signals)
+      if (s.counter < 0 || size_t(s.counter) >= plan.counters.size())
+        fail("{}: task {} signals counter {} (the plan has {})", where, t.id, s.counter, plan.counters.size());
+  }
+  std::vector<int> seen(plan.tasks.size(), 0);
+  for (size_t b = 0; b < plan.queues.size(); ++b)
+    for (int32_t id : plan.queues[b]) {
+      if (id < 0 || size_t(id) >= plan.tasks.size())
+        fail("{}: queue {} names task {} (the plan has {})", where, b, id, plan.tasks.size());
+      if (seen[size_t(id)]++) fail("{}: task {} appears in more than one queue slot", where, id);
+    }
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (!seen[i]) fail("{}: task {} is in no queue", where, i);
+  for (const Buffer& b : plan.buffers)
+    if (b.shape.size() > 3) fail("{}: buffer '{}' has rank {}; the CUDA backend supports up to 3", where, b.name, b.shape.size());
+  if (plan.queues.empty()) fail("{}: no queues", where);
+  if (plan.context <= 0) fail("{}: context {} must be positive", where, plan.context);
+}
+
+}  // namespace
+
+bool cuda_device_available(std::string* why) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    if (why) *why = fmt::format("cudaGetDeviceCount failed: {}", cudaGetErrorString(e));
+    cudaGetLastError();
+    return false;
+  }
+  if (n == 0) {
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  return true;
+}
+
+int cuda_device_sms(int device) {
+  int n = 0;
+  check(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute(MultiProcessorCount)");
+  return n;
+}
+
+struct PlanRunner::Impl {
+  Plan plan;
+  CudaOptions opt;
+  cudaDeviceProp prop{};
+  std::vector<DeviceMem> bufs;        // with guards
+  std::vector<size_t> buf_bytes;      // without guards
+  DeviceMem tasks, queue_offsets, queue_tasks, waits, signals, dev_buffers, counters, per_step, watchdog;
+  int blocks = 0, threads = 0;
+  int64_t smem = 0;
+  int64_t steps = 0;
+  bool broken = false;
+  std::string broken_why;
+  cudaStream_t stream = nullptr;
+
+  void* ptr(int32_t b) const { return static_cast<uint8_t*>(bufs[size_t(b)].p) + opt.guard_bytes; }
+  void check_buf(int32_t b, const char* what) const {
+    if (b < 0 || size_t(b) >= bufs.size())
+      fail("{}: buffer {} does not exist (the plan has {})", what, b, bufs.size());
+  }
+};
+
+PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.plan = plan;
+  s.opt = options;
+  if (s.opt.watchdog_seconds <= 0) s.opt.watchdog_seconds = default_watchdog_seconds();
+  if (s.opt.guard_bytes < 0 || s.opt.guard_bytes % 256 != 0)
+    fail("guard_bytes {} must be a non-negative multiple of 256 (keeps buffers 16-byte aligned)", s.opt.guard_bytes);
+
+  check_structure(plan);
+  if (!s.opt.unsafe_skip_validation) {
+    ValidationReport r = validate_plan(plan);
+    if (!r.ok())
+      fail("plan '{}' is rejected by the validator; the CUDA backend runs only validated plans:\n{}",
+           plan.model, r.to_text());
+  }
+
+  std::string why;
+  if (!cuda_device_available(&why)) fail("CUDA backend: {}", why);
+  check(cudaSetDevice(s.opt.device), "cudaSetDevice");
+  check(cudaGetDeviceProperties(&s.prop, s.opt.device), "cudaGetDeviceProperties");
+  int coop = 0;
+  check(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, s.opt.device), "cudaDeviceGetAttribute");
+  if (!coop) fail("CUDA device '{}' does not support cooperative launches", s.prop.name);
+
+  // Launch shape.
+  s.threads = plan.resources.threads;
+  if (s.threads < 32 || s.threads > kMaxThreads || s.threads % 32 != 0)
+    fail("plan '{}' asks for {} threads per block; the CUDA backend runs 32..{} in multiples of 32",
+         plan.model, s.threads, kMaxThreads);
+  s.blocks = int(plan.queues.size());
+  int64_t work = 0;
+  for (const Task& t : plan.tasks) work = std::max(work, work_floats(plan, t));
+  s.smem = (kScratchFloatsHost + work) * 4;
+  int smem_optin = 0;
+  check(cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, s.opt.device),
+        "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
+  if (s.smem > smem_optin)
+    fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
+         "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
+  check(megakernel_set_smem(s.smem), "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+  int per_sm = 0;
+  check(megakernel_max_blocks_per_sm(s.threads, s.smem, &per_sm), "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (int64_t(per_sm) * s.prop.multiProcessorCount < s.blocks)
+    fail("plan '{}' needs {} co-resident blocks; device '{}' holds {} ({} per SM x {} SMs) with {} threads "
+         "and {} bytes of shared memory per block", plan.model, s.blocks, s.prop.name,
+         int64_t(per_sm) * s.prop.multiProcessorCount, per_sm, s.prop.multiProcessorCount, s.threads, s.smem);
+
+  // Buffers, each with its own allocation (guards around it in tests).
+  std::vector<DevBuffer> dev_bufs;
+  for (const Buffer& b : plan.buffers) {
+    int64_t n = 1;
+    for (int64_t d : b.shape) {
+      if (d < 0) fail("plan '{}': buffer '{}' has a negative dimension", plan.model, b.name);
+      n = checked_mul(n, d, fmt::format("buffer '{}'", b.name));
+    }
+    const int64_t bytes = checked_mul(n, buf_dtype_size(b.dtype), fmt::format("buffer '{}'", b.name));
+    DeviceMem m;
+    m.alloc(size_t(bytes + 2 * s.opt.guard_bytes), "cudaMalloc (plan buffer)");
+    check(cudaMemset(m.p, 0, m.n), "cudaMemset (plan buffer)");
+    s.buf_bytes.push_back(size_t(bytes));
+    DevBuffer d;
+    d.ptr = static_cast<uint8_t*>(m.p) + s.opt.guard_bytes;
+    d.dtype = int32_t(b.dtype);
+    d.rank = int32_t(b.shape.size());
+    for (size_t i = 0; i < b.shape.size(); ++i) d.shape[i] = b.shape[i];
+    dev_bufs.push_back(d);
+    s.bufs.push_back(std::move(m));
+  }
+
+  // Tasks, waits, signals, queues as flat arrays.
+  std::vector<DevTask> tasks;
+  std::vector<DevWait> waits;
+  std::vector<DevSignal> signals;
+  for (const Task& t : plan.tasks) {
+    const TaskParams& p = t.p;
+    DevTask d{};
+    d.id = t.id;
+    d.op = int32_t(t.op);
+    d.in = p.in; d.in2 = p.in2; d.in3 = p.in3; d.norm = p.norm; d.w = p.w; d.w2 = p.w2;
+    d.bias = p.bias; d.qk_norm = p.qk_norm; d.rope = p.rope; d.residual = p.residual;
+    d.out = p.out; d.out2 = p.out2;
+    d.row_begin = p.row_begin; d.row_end = p.row_end;
+    d.head_dim = p.head_dim; d.split = p.split; d.splits = p.splits; d.chunk = p.chunk;
+    d.index = p.index; d.count = p.count; d.out_at_pos = p.out_at_pos ? 1 : 0; d.eps = p.eps;
+    d.wait_begin = int32_t(waits.size());
+    d.wait_count = int32_t(t.waits.size());
+    for (const Wait& w : t.waits) waits.push_back(DevWait{w.counter, 0, w.threshold});
+    d.signal_begin = int32_t(signals.size());
+    d.signal_count = int32_t(t.signals.size());
+    for (const Signal& g : t.signals) signals.push_back(DevSignal{g.counter, 0, g.inc});
+    tasks.push_back(d);
+  }
+  std::vector<int32_t> offsets{0}, queue_tasks;
+  for (const auto& q : plan.queues) {
+    queue_tasks.insert(queue_tasks.end(), q.begin(), q.end());
+    offsets.push_back(int32_t(queue_tasks.size()));
+  }
+  s.tasks.upload(tasks, "upload tasks");
+  s.waits.upload(waits, "upload waits");
+  s.signals.upload(signals, "upload signals");
+  s.queue_offsets.upload(offsets, "upload queue offsets");
+  s.queue_tasks.upload(queue_tasks, "upload queues");
+  s.dev_buffers.upload(dev_bufs, "upload buffer table");
+  s.per_step.upload(per_step_totals(plan), "upload per-step counter totals");
+  s.counters.upload(std::vector<unsigned long long>(plan.counters.size(), 0), "zero counters");
+  s.watchdog.upload(std::vector<WatchdogReport>(1, WatchdogReport{}), "zero watchdog report");
+  check(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+}
+
+PlanRunner::~PlanRunner() {
+  if (impl_ && impl_->stream) cudaStreamDestroy(impl_->stream);
+}
+
+size_t PlanRunner::bytes(int32_t buf) const {
+  impl_->check_buf(buf, "PlanRunner::bytes");
+  return impl_->buf_bytes[size_t(buf)];
+}
+
+void PlanRunner::write(int32_t buf, const void* bytes, size_t n) {
+  Impl& s = *impl_;
+  s.check_buf(buf, "PlanRunner::write");
+  if (n != s.buf_bytes[size_t(buf)])
+    fail("write to buffer '{}': {} bytes given, the buffer has {}", s.plan.buffers[size_t(buf)].name, n,
+         s.buf_bytes[size_t(buf)]);
+  check(cudaMemcpy(s.ptr(buf), bytes, n, cudaMemcpyHostToDevice), "cudaMemcpy (write buffer)");
+}
+
+void PlanRunner::read(int32_t buf, void* bytes, size_t n) const {
+  const Impl& s = *impl_;
+  s.check_buf(buf, "PlanRunner::read");
+  if (n != s.buf_bytes[size_t(buf)])
+    fail("read of buffer '{}': {} bytes asked, the buffer has {}", s.plan.buffers[size_t(buf)].name, n,
+         s.buf_bytes[size_t(buf)]);
+  check(cudaMemcpy(bytes, s.ptr(buf), n, cudaMemcpyDeviceToHost), "cudaMemcpy (read buffer)");
+}
+
+std::vector<uint8_t> PlanRunner::read_with_guards(int32_t buf) const {
+  const Impl& s = *impl_;
+  s.check_buf(buf, "PlanRunner::read_with_guards");
+  std::vector<uint8_t> v(s.bufs[size_t(buf)].n);
+  check(cudaMemcpy(v.data(), s.bufs[size_t(buf)].p, v.size(), cudaMemcpyDeviceToHost), "cudaMemcpy (read guards)");
+  return v;
+}
+
+void PlanRunner::write_with_guards(int32_t buf, const std::vector<uint8_t>& bytes) {
+  Impl& s = *impl_;
+  s.check_buf(buf, "PlanRunner::write_with_guards");
+  if (bytes.size() != s.bufs[size_t(buf)].n)
+    fail("write_with_guards to buffer '{}': {} bytes given, expected {}", s.plan.buffers[size_t(buf)].name,
+         bytes.size(), s.bufs[size_t(buf)].n);
+  check(cudaMemcpy(s.bufs[size_t(buf)].p, bytes.data(), bytes.size(), cudaMemcpyHostToDevice),
+        "cudaMemcpy (write guards)");
+}
+
+void PlanRunner::step(int64_t pos) {
+  Impl& s = *impl_;
+  if (s.broken) fail("CUDA backend: an earlier step failed ({}); build a new engine", s.broken_why);
+  if (pos < 0 || pos >= s.plan.context)
+    fail("position {} is outside the plan's context [0, {})", pos, s.plan.context);
+  KernelArgs a{};
+  a.tasks = static_cast<const DevTask*>(s.tasks.p);
+  a.queue_offsets = static_cast<const int32_t*>(s.queue_offsets.p);
+  a.queue_tasks = static_cast<const int32_t*>(s.queue_tasks.p);
+  a.waits = static_cast<const DevWait*>(s.waits.p);
+  a.signals = static_cast<const DevSignal*>(s.signals.p);
+  a.buffers = static_cast<const DevBuffer*>(s.dev_buffers.p);
+  a.counters = static_cast<unsigned long long*>(s.counters.p);
+  a.per_step = static_cast<const int64_t*>(s.per_step.p);
+  a.watchdog = static_cast<WatchdogReport*>(s.watchdog.p);
+  a.step = s.steps;
+  a.pos = pos;
+  a.timeout_ns = int64_t(s.opt.watchdog_seconds * 1e9);
+  a.blocks = s.blocks;
+  try {
+    check(megakernel_launch(a, s.threads, s.smem, s.stream), "cudaLaunchCooperativeKernel (megakernel)");
+    check(cudaStreamSynchronize(s.stream), "megakernel execution");
+    WatchdogReport r{};
+    check(cudaMemcpy(&r, s.watchdog.p, sizeof r, cudaMemcpyDeviceToHost), "cudaMemcpy (watchdog report)");
+    if (r.abort) fail("{}", watchdog_message(s.plan, r));
+  } catch (const Error& e) {
+    s.broken = true;
+    s.broken_why = e.what();
+    throw;
+  }
+  ++s.steps;
+}
+
+int64_t PlanRunner::steps() const { return impl_->steps; }
+int64_t PlanRunner::smem_bytes() const { return impl_->smem; }
+int PlanRunner::blocks() const { return impl_->blocks; }
+int PlanRunner::threads() const { return impl_->threads; }
+std::string PlanRunner::device_name() const { return impl_->prop.name; }
+const Plan& PlanRunner::plan() const { return impl_->plan; }
+
+// ---- CudaEngine ----
+
+namespace {
+
+// Converts a model tensor to the buffer's dtype and uploads it in chunks (no full host copy
+// of a large weight in the converted dtype).
+void upload_weight(PlanRunner& r, const Buffer& b, const Tensor& t, const std::string& where) {
+  if (t.shape != b.shape)
+    fail("{}: weight '{}' has shape {} in the model, the plan's buffer '{}' expects [{}]", where, b.weight,
+         t.shape_str(), b.name, fmt::join(b.shape, ", "));
+  const int64_t n = t.numel();
+  const size_t esize = size_t(buf_dtype_size(b.dtype));
+  if (b.dtype == BufDType::I32) fail("{}: weight buffer '{}' has dtype i32", where, b.name);
+  std::vector<uint8_t> host(size_t(n) * esize);
+  constexpr int64_t kChunk = 1 << 20;
+  std::vector<float> f(size_t(std::min(n, kChunk)));
+  for (int64_t i = 0; i < n; i += kChunk) {
+    const int64_t m = std::min(kChunk, n - i);
+    t.to_f32(i, m, f.data());
+    if (b.dtype == BufDType::F32) {
+      std::memcpy(host.data() + size_t(i) * 4, f.data(), size_t(m) * 4);
+    } else {
+      uint16_t* dst = reinterpret_cast<uint16_t*>(host.data()) + i;
+      for (int64_t k = 0; k < m; ++k) dst[k] = f32_to_bf16(f[size_t(k)]);
+    }
+  }
+  r.write(b.id, host.data(), host.size());
+}
+
+}  // namespace
+
+CudaEngine::CudaEngine(const Plan& plan, const Model& model, const CudaOptions& options)
+    : model_(model), runner_(std::make_unique<PlanRunner>(plan, options)) {
+  const std::string where = fmt::format("plan '{}' with model '{}'", plan.model, model.source);
+  auto buffer_ok = [&](int32_t id, BufferKind kind, BufDType dtype, int64_t numel, const char* what) {
+    if (id < 0 || size_t(id) >= plan.buffers.size())
+      fail("{}: the plan has no {} buffer (id {})", where, what, id);
+    const Buffer& b = plan.buffers[size_t(id)];
+    int64_t n = 1;
+    for (int64_t d : b.shape) n *= d;
+    if (b.kind != kind || b.dtype != dtype || n != numel)
+      fail("{}: {} buffer '{}' is {} {} of {} elements, expected {} {} of {}", where, what, b.name,
+           buffer_kind_name(b.kind), buf_dtype_name(b.dtype), n, buffer_kind_name(kind),
+           buf_dtype_name(dtype), numel);
+  };
+  buffer_ok(plan.token_input, BufferKind::Input, BufDType::I32, 1, "token input");
+  buffer_ok(plan.token_output, BufferKind::Output, BufDType::I32, 1, "token output");
+  for (int32_t id : plan.outputs)
+    if (id >= 0 && size_t(id) < plan.buffers.size() && plan.buffers[size_t(id)].name == "logits") logits_buf_ = id;
+  buffer_ok(logits_buf_, BufferKind::Output, BufDType::F32, model.config.vocab_size, "logits");
+
+  for (const Buffer& b : plan.buffers) {
+    if (b.kind == BufferKind::Weight) {
+      const Tensor* t = nullptr;
+      if (model.has(b.weight)) t = &model.weight(b.weight);
+      else if (b.weight == "lm_head.weight" && model.config.tie_word_embeddings) t = &model.lm_head();
+      else fail("{}: the plan reads weight '{}' (buffer '{}'), which the model does not have", where, b.weight, b.name);
+      upload_weight(*runner_, b, *t, where);
+    } else if (b.kind == BufferKind::Constant) {
+      std::vector<float> v = constant_values(plan, b.id, model.config);
+      if (b.dtype != BufDType::F32 || v.size() * 4 != runner_->bytes(b.id))
+        fail("{}: constant '{}' has {} values for a {} buffer of {} bytes", where, b.name, v.size(),
+             buf_dtype_name(b.dtype), runner_->bytes(b.id));
+      runner_->write(b.id, v.data(), v.size() * 4);
+    }
+  }
+  logits_.resize(size_t(model.config.vocab_size));
+}
+
+CudaEngine::~CudaEngine() = default;
+
+int CudaEngine::capacity() const { return runner_->plan().context; }
+
+const std::vector<float>& CudaEngine::forward(int token, int pos) {
+  const ModelConfig& c = model_.config;
+  if (token < 0 || token >= c.vocab_size)
+    fail("token id {} is outside the vocabulary of {} tokens", token, c.vocab_size);
+  if (pos != pos_) fail("position {} is out of order: the engine expects position {} next", pos, pos_);
+  if (pos >= capacity()) fail("position {} exceeds the context of {} tokens", pos, capacity());
+  const Plan& plan = runner_->plan();
+  const int32_t tok = token;
+  runner_->write(plan.token_input, &tok, 4);
+  runner_->step(pos);
+  runner_->read(logits_buf_, logits_.data(), logits_.size() * 4);
+  int32_t next = -1;
+  runner_->read(plan.token_output, &next, 4);
+  next_token_ = next;
+  ++pos_;
+  return logits_;
+}
+
+}  // namespace tessera

@@ -1,0 +1,94 @@
+// The CUDA runtime of a plan. Two layers:
+//  - PlanRunner owns everything a plan needs on the GPU (one allocation per buffer, the
+//    counters, the flattened tasks and queues) and runs decode steps as one cooperative
+//    launch each. It knows nothing about models: the per-opcode tests drive it directly
+//    with one-task plans and host-filled buffers.
+//  - CudaEngine puts a model behind it: uploads the weights (bf16 or f32 as the plan's
+//    buffers say) and constants, and offers CpuEngine's forward(token, pos).
+// Both refuse plans the validator rejects (the only escape, unsafe_skip_validation, exists
+// for tests that must run an unsafe plan: the watchdog's). Structural checks that keep the
+// GPU's memory accesses in bounds (footprint() of every task, queue and counter indices)
+// run even then. Counters are zeroed once and never reset; step t waits for
+// t * per_step_total + threshold (docs/SCHEDULE_IR.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "plan/plan.h"
+
+namespace tessera {
+
+struct CudaOptions {
+  bool unsafe_skip_validation = false;  // tests of the watchdog only
+  double watchdog_seconds = 0;          // bound of one wait; 0: $TESSERA_WATCHDOG_SECONDS or 2
+  int64_t guard_bytes = 0;              // tests: bytes allocated before and after every buffer
+  int device = 0;
+};
+
+// True when a CUDA device is usable; otherwise false with the reason in *why (no driver,
+// no device, ...). Tests skip on false.
+bool cuda_device_available(std::string* why = nullptr);
+// Streaming multiprocessors of a device (what `--sms` of a plan for it should be).
+int cuda_device_sms(int device = 0);
+
+class PlanRunner {
+ public:
+  PlanRunner(const Plan& plan, const CudaOptions& options = {});
+  ~PlanRunner();
+  PlanRunner(const PlanRunner&) = delete;
+  PlanRunner& operator=(const PlanRunner&) = delete;
+
+  // Whole-buffer copies; n must equal the buffer's size in bytes.
+  void write(int32_t buf, const void* bytes, size_t n);
+  void read(int32_t buf, void* bytes, size_t n) const;
+  // The buffer with its guards: [guard_bytes][buffer][guard_bytes].
+  std::vector<uint8_t> read_with_guards(int32_t buf) const;
+  void write_with_guards(int32_t buf, const std::vector<uint8_t>& bytes);
+  size_t bytes(int32_t buf) const;
+
+  // One decode step at `pos` (one launch). Throws tessera::Error with the watchdog's report
+  // when a wait exceeded the bound, or with CUDA's error; the runner is unusable afterwards.
+  void step(int64_t pos);
+  int64_t steps() const;  // successful launches so far (t of the next step)
+  int64_t smem_bytes() const;
+  int blocks() const;
+  int threads() const;
+  std::string device_name() const;
+  const Plan& plan() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class CudaEngine {
+ public:
+  // Validates the plan (unless options.unsafe_skip_validation), checks every Weight buffer
+  // against the model's tensor of that name (lm_head.weight falls back to the embedding in
+  // a tied model), uploads weights and constants.
+  CudaEngine(const Plan& plan, const Model& model, const CudaOptions& options = {});
+  ~CudaEngine();
+
+  // As CpuEngine::forward: pos must be the number of tokens run since reset(). Returns the
+  // logits [vocab] (valid until the next call).
+  const std::vector<float>& forward(int token, int pos);
+  int next_token() const { return next_token_; }  // the plan's argmax of the last logits
+  void reset() { pos_ = 0; }
+  int capacity() const;
+  int position() const { return pos_; }
+  PlanRunner& runner() { return *runner_; }
+
+ private:
+  const Model& model_;
+  std::unique_ptr<PlanRunner> runner_;
+  int32_t logits_buf_ = -1;
+  std::vector<float> logits_;
+  int next_token_ = -1;
+  int pos_ = 0;
+};
+
+}  // namespace tessera
