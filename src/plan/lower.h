@@ -37,6 +37,8 @@ struct LowerConfig {
   std::string queue_order = "bytes";          // "bytes": balance weight bytes; "round_robin"
   std::string weight_dtype = "bf16";          // "bf16" or "f32"
   std::string kv_dtype = "bf16";              // "bf16" or "f32"
+  int norm_rows_per_task = 0;     // rmsnorm tasks when fuse_norm is off; 0: choose
+  int pipeline_stages = 4;        // weight tiles in flight per block (16 KB of shared memory each)
 
   nlohmann::json to_json() const;
   // Applies "key=value" settings (tessera compile --knob); throws UsageError naming the
@@ -51,6 +53,12 @@ Target target_preset(const std::string& arch);
 // context: positions the KV caches hold (defaults to min(model context, 4096) when 0).
 Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& knobs,
            int context = 0, const std::string& label = "");
+
+// Bytes task `t` moves at position `pos`: every region it reads and writes, or with
+// weights_only just its reads of Weight buffers (what a matvec streams from memory). An
+// embed task counts the one table row it gathers, not the column slice it declares.
+// Meant for the plans lower() makes (their boxes are small); not overflow-checked.
+int64_t task_bytes(const Plan& plan, const Task& t, int64_t pos, bool weights_only);
 
 // Values of a Constant buffer of a plan lowered from `config`.
 std::vector<float> constant_values(const Plan& plan, int32_t buf, const ModelConfig& config);

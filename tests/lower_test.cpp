@@ -1,0 +1,353 @@
+// Lowering tests: every built-in shape under default and non-default knobs yields a plan
+// whose declared regions are exactly the footprints, whose queues follow one topological
+// order (deadlock freedom by construction), whose waits are full joins, whose buffers
+// follow the conventions of lower.h, and whose task counts match the tile arithmetic.
+// Weight buffers are cross-checked against random_tensors() (the model-side list of
+// weights a config implies), which the lowering does not use.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "engine/rope.h"
+#include "model/shapes.h"
+#include "plan/footprint.h"
+#include "plan/lower.h"
+
+namespace tessera {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The documented default tile rule, restated independently of lower_config.cpp.
+int64_t default_rows(int64_t n, int blocks, int knob) {
+  if (knob > 0) return knob;
+  int64_t per = ceil_div(n, 2 * int64_t(blocks));
+  return std::max<int64_t>(16, ceil_div(per, 16) * 16);
+}
+
+std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k, int blocks) {
+  const int64_t L = c.num_layers, Hq = c.num_heads, Hkv = c.num_kv_heads;
+  const int64_t qkv = ceil_div(Hq, k.qkv_heads_per_task) + 2 * ceil_div(Hkv, k.qkv_heads_per_task);
+  const int64_t o = ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.o_rows_per_task));
+  const int64_t gu = ceil_div(c.intermediate_size, default_rows(c.intermediate_size, blocks, k.gate_up_rows_per_task));
+  const int64_t down = ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.down_rows_per_task));
+  std::map<Op, int64_t> m;
+  m[Op::Embed] = k.embed_cols_per_task > 0 ? ceil_div(c.hidden_size, k.embed_cols_per_task) : 1;
+  m[Op::RmsNorm] = k.fuse_norm ? 0 : 2 * L * ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.norm_rows_per_task));
+  m[Op::NormMatvec] = L * (qkv + o + gu + down);
+  m[Op::AttnPartial] = L * Hkv * k.kv_splits;
+  m[Op::AttnCombine] = k.kv_splits > 1 ? L * Hq : 0;
+  m[Op::LmHeadArgmax] = ceil_div(c.vocab_size, default_rows(c.vocab_size, blocks, k.lm_rows_per_task));
+  m[Op::ArgmaxReduce] = 1;
+  return m;
+}
+
+// Everything a lowered plan must satisfy. When the validator lands, add
+// `EXPECT_TRUE(validate_plan(plan).ok()) << validate_plan(plan).to_text();` here.
+void check_plan(const Plan& plan, const ModelConfig& c, const LowerConfig& k, const std::string& what) {
+  SCOPED_TRACE(what);
+  const int blocks = k.sms > 0 ? k.sms : plan.target.sms;
+  ASSERT_EQ(plan.queues.size(), size_t(blocks));
+
+  // Declared regions are the footprints.
+  for (const Task& t : plan.tasks) {
+    Footprint f = footprint(plan, t);
+    ASSERT_EQ(t.reads, f.reads) << "task " << t.id;
+    ASSERT_EQ(t.writes, f.writes) << "task " << t.id;
+  }
+  // Every task in exactly one queue, the one its `sm` names; queues in emission order.
+  std::vector<int> seen(plan.tasks.size(), 0);
+  for (size_t b = 0; b < plan.queues.size(); ++b) {
+    const auto& q = plan.queues[b];
+    for (size_t i = 0; i < q.size(); ++i) {
+      ASSERT_GE(q[i], 0);
+      ASSERT_LT(size_t(q[i]), plan.tasks.size());
+      seen[size_t(q[i])] += 1;
+      EXPECT_EQ(plan.tasks[size_t(q[i])].sm, int32_t(b));
+      if (i > 0) ASSERT_LT(q[i - 1], q[i]) << "queue " << b << " is not in stage order";
+    }
+  }
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "task " << i;
+  // Every producer of a counter comes before each of its waiters (together with queues in
+  // id order this makes queue order + counter edges acyclic), and every wait is a full join.
+  const std::vector<int64_t> total = per_step_totals(plan);
+  std::vector<int32_t> last_producer(plan.counters.size(), -1);
+  for (const Task& t : plan.tasks)
+    for (const Signal& s : t.signals) {
+      EXPECT_EQ(s.inc, 1);
+      last_producer[size_t(s.counter)] = std::max(last_producer[size_t(s.counter)], t.id);
+    }
+  for (const Task& t : plan.tasks)
+    for (const Wait& w : t.waits) {
+      EXPECT_EQ(w.threshold, total[size_t(w.counter)]) << "task " << t.id << " waits on a partial threshold";
+      EXPECT_LT(last_producer[size_t(w.counter)], t.id) << "task " << t.id;
+    }
+  for (size_t i = 0; i < plan.counters.size(); ++i) EXPECT_GT(total[i], 0) << plan.counters[i].name;
+
+  // Task counts per opcode.
+  std::map<Op, int64_t> got;
+  for (const Task& t : plan.tasks) got[t.op] += 1;
+  for (auto [op, n] : expected_counts(c, k, blocks)) EXPECT_EQ(got[op], n) << op_name(op);
+
+  // Buffer conventions (lower.h) and weights as the model side lists them.
+  std::map<std::string, std::vector<int64_t>> model_weights;
+  for (const TensorEntry& e : random_tensors(c, 1)) model_weights[e.name] = e.shape;
+  std::set<std::string> names;
+  const int64_t kv_width = int64_t(c.num_kv_heads) * c.head_dim;
+  int caches = 0;
+  for (const Buffer& b : plan.buffers) {
+    EXPECT_TRUE(names.insert(b.name).second) << "duplicate buffer " << b.name;
+    if (b.kind == BufferKind::Weight) {
+      ASSERT_TRUE(model_weights.count(b.weight)) << b.weight;
+      EXPECT_EQ(b.shape, model_weights[b.weight]) << b.weight;
+      EXPECT_EQ(b.name, "w:" + b.weight);
+      EXPECT_EQ(b.dtype, k.weight_dtype == "f32" ? BufDType::F32 : BufDType::BF16);
+    }
+    if (b.kind == BufferKind::State) {
+      ++caches;
+      EXPECT_EQ(b.shape, (std::vector<int64_t>{plan.context, kv_width})) << b.name;
+      EXPECT_EQ(b.dtype, k.kv_dtype == "f32" ? BufDType::F32 : BufDType::BF16);
+    }
+  }
+  EXPECT_EQ(caches, 2 * c.num_layers);
+  ASSERT_GE(plan.token_input, 0);
+  EXPECT_EQ(plan.buffers[size_t(plan.token_input)].name, "token");
+  EXPECT_EQ(plan.buffers[size_t(plan.token_output)].name, "next_token");
+  ASSERT_EQ(plan.outputs.size(), 2u);
+  EXPECT_EQ(plan.buffers[size_t(plan.outputs[0])].name, "logits");
+  EXPECT_EQ(plan.buffers[size_t(plan.outputs[0])].shape, (std::vector<int64_t>{c.vocab_size}));
+  EXPECT_LE(plan.resources.smem_bytes, plan.target.smem_per_block);
+  EXPECT_EQ(plan.config, k.to_json());
+}
+
+LowerConfig knobs_of(std::initializer_list<const char*> settings) {
+  LowerConfig k;
+  for (const char* s : settings) k.set(s);
+  return k;
+}
+
+TEST(Lower, EveryShapeUnderManyKnobSettings) {
+  const std::vector<std::vector<const char*>> settings = {
+      {},
+      {"kv_splits=2"},
+      {"kv_splits=4", "counter_granularity=op"},
+      {"fuse_norm=false"},
+      {"counter_granularity=op"},
+      {"queue_order=round_robin"},
+      {"rows=16", "qkv_heads_per_task=2", "embed_cols_per_task=32"},
+      {"sms=8", "kv_splits=3", "qkv_heads_per_task=3", "fuse_norm=false"},
+      {"weight_dtype=f32", "kv_dtype=f32", "o_rows_per_task=48", "lm_rows_per_task=1000"},
+  };
+  const Target target = target_preset("sm_90a");
+  for (const std::string& name : shape_names()) {
+    const ModelConfig c = shape_config(name);
+    for (const auto& s : settings) {
+      LowerConfig k;
+      for (const char* kv : s) k.set(kv);
+      // The 7-8B shapes are lowered with a short context to keep the suite fast; the
+      // context only changes cache shapes, never task counts.
+      const int ctx = c.hidden_size >= 4096 ? 512 : 0;
+      Plan plan = lower(c, target, k, ctx, name);
+      check_plan(plan, c, k, name + " " + k.to_json().dump());
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(Lower, DefaultsFitEveryPreset) {
+  for (const char* arch : {"sm_80", "sm_86", "sm_89", "sm_90a", "sm_100a", "sm_120"}) {
+    const Target t = target_preset(arch);
+    Plan plan = lower(shape_config("smollm2-135m"), t, LowerConfig{}, 0, "smollm2-135m");
+    check_plan(plan, shape_config("smollm2-135m"), LowerConfig{}, arch);
+    EXPECT_EQ(plan.queues.size(), size_t(t.sms));
+  }
+}
+
+TEST(Lower, KnownCountsForLlama3_8B) {
+  // o/down: 4096 rows / (2 * 132 blocks) -> 16 rows, 256 tiles; gate/up: 14336 / 264 -> 64
+  // rows, 224 tiles; q/k/v: 32 + 8 + 8 heads; attention 8 kv heads; LM head 128256 / 264
+  // -> 496 rows, 259 tiles. Per layer 48 + 8 + 256 + 224 + 256 = 792.
+  const ModelConfig c = shape_config("llama-3-8b");
+  Plan plan = lower(c, target_preset("sm_90a"), LowerConfig{}, 0, "llama-3-8b");
+  EXPECT_EQ(plan.tasks.size(), size_t(1 + 32 * 792 + 259 + 1));
+  EXPECT_EQ(plan.context, 4096);
+  // Counters: x.0..x.32, per layer 8 qkv groups + attn + xa + ffn, and lm.
+  EXPECT_EQ(plan.counters.size(), size_t(33 + 32 * 11 + 1));
+}
+
+TEST(Lower, AttentionWaitsOnlyForItsGroup) {
+  // tiny: 4 query heads, 2 kv heads (group of 2). The attention task of kv head 1 must wait
+  // on a counter fed by q heads 2-3 and k/v head 1 only: threshold 2 + 1 + 1.
+  const ModelConfig c = shape_config("tiny");
+  Plan plan = lower(c, target_preset("sm_90a"), knobs_of({"kv_splits=2"}), 0, "tiny");
+  int checked = 0;
+  for (const Task& t : plan.tasks) {
+    if (t.op == Op::AttnPartial) {
+      ASSERT_EQ(t.waits.size(), 1u);
+      EXPECT_EQ(t.waits[0].threshold, 4);
+      const std::string& name = plan.counters[size_t(t.waits[0].counter)].name;
+      const std::string suffix = fmt::format(".qkv.g{}", t.p.row_begin);
+      EXPECT_EQ(name.substr(name.size() - suffix.size()), suffix) << name;
+      ++checked;
+    }
+    if (t.op == Op::AttnCombine) {
+      // combine for query head h waits on the 2 splits of kv head h / 2
+      ASSERT_EQ(t.waits.size(), 1u);
+      EXPECT_EQ(t.waits[0].threshold, 2);
+      EXPECT_NE(plan.counters[size_t(t.waits[0].counter)].name.find(fmt::format("attn_part.g{}", t.p.row_begin / 2)),
+                std::string::npos);
+    }
+  }
+  EXPECT_EQ(checked, 2 * 2 * 2);
+  // Granularity "op": one join for all of q/k/v, so each attention task waits for 8 signals.
+  Plan op = lower(c, target_preset("sm_90a"), knobs_of({"counter_granularity=op"}), 0, "tiny");
+  for (const Task& t : op.tasks)
+    if (t.op == Op::AttnPartial) EXPECT_EQ(t.waits[0].threshold, 4 + 2 + 2);
+}
+
+TEST(Lower, ByteBalancingEvensOutEachStage) {
+  // About two tiles per block per stage means integral tiles cannot balance perfectly;
+  // greedy by bytes must stay within 20% and never do worse than round robin.
+  const ModelConfig c = shape_config("llama-3.2-1b");
+  double ratio[2];
+  int i = 0;
+  for (const char* order : {"bytes", "round_robin"}) {
+    LowerConfig k = knobs_of({"sms=100"});
+    k.set(std::string("queue_order=") + order);
+    Plan plan = lower(c, target_preset("sm_90a"), k, 0, "llama-3.2-1b");
+    std::vector<int64_t> bytes(plan.queues.size(), 0);
+    for (const Task& t : plan.tasks) bytes[size_t(t.sm)] += task_bytes(plan, t, 0, true);
+    int64_t mx = *std::max_element(bytes.begin(), bytes.end());
+    int64_t mn = *std::min_element(bytes.begin(), bytes.end());
+    ratio[i++] = double(mx) / double(mn);
+  }
+  EXPECT_LT(ratio[0], 1.2);
+  EXPECT_LE(ratio[0], ratio[1]);
+  std::printf("weight bytes max/min per block: bytes %.3f, round_robin %.3f\n", ratio[0], ratio[1]);
+}
+
+TEST(Lower, FinestLlama3_8BPlanHasOver200kTasks) {
+  const ModelConfig c = shape_config("llama-3-8b");
+  LowerConfig k = knobs_of({"qkv_heads_per_task=1", "rows=4", "kv_splits=8"});
+  auto t0 = std::chrono::steady_clock::now();
+  Plan plan = lower(c, target_preset("sm_90a"), k, 0, "llama-3-8b");
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("finest llama-3-8b plan: %zu tasks, lowered in %.2f s\n", plan.tasks.size(), s);
+  EXPECT_GE(plan.tasks.size(), 200000u);
+  EXPECT_EQ(plan.tasks.size(), size_t(217921));
+  EXPECT_LT(s, 10.0);  // about 1 s on an idle 2-core machine
+}
+
+TEST(Lower, ConstantValuesAreTheRopeFrequencies) {
+  const ModelConfig c = shape_config("llama-3.2-1b");  // llama3 rope scaling
+  Plan plan = lower(c, target_preset("sm_90a"), LowerConfig{}, 64, "x");
+  int32_t id = -1;
+  for (const Buffer& b : plan.buffers)
+    if (b.kind == BufferKind::Constant) id = b.id;
+  ASSERT_GE(id, 0);
+  EXPECT_EQ(plan.buffers[size_t(id)].weight, "rope_inv_freq");
+  EXPECT_EQ(constant_values(plan, id, c), rope_inv_freq(c, "x"));
+  try {
+    constant_values(plan, 0, c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "constant_values: buffer 'token' is not a constant");
+  }
+}
+
+TEST(Lower, TargetPresets) {
+  const Target h100 = target_preset("sm_90a");
+  EXPECT_EQ(h100.sms, 132);
+  EXPECT_EQ(h100.smem_per_block, 227 * 1024);
+  EXPECT_EQ(target_preset("sm_90"), h100);
+  EXPECT_EQ(target_preset("sm_80").sms, 108);
+  EXPECT_EQ(target_preset("sm_80").smem_per_block, 163 * 1024);
+  EXPECT_EQ(target_preset("sm_86").sms, 84);
+  EXPECT_EQ(target_preset("sm_89").sms, 128);
+  EXPECT_EQ(target_preset("sm_100a").sms, 148);
+  EXPECT_EQ(target_preset("sm_120").sms, 170);
+  EXPECT_EQ(target_preset("sm_120").smem_per_block, 99 * 1024);
+  try {
+    target_preset("sm_70");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown target architecture 'sm_70' (known: sm_80, sm_86, sm_89, sm_90a, sm_100a, sm_120)");
+  }
+}
+
+std::string set_error(const std::string& kv) {
+  LowerConfig k;
+  try {
+    k.set(kv);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Lower, KnobErrors) {
+  EXPECT_EQ(set_error("kv_splits=0"), "knob 'kv_splits': expected an integer in [1, 1024], got '0'");
+  EXPECT_EQ(set_error("kv_splits=2x"), "knob 'kv_splits': expected an integer in [1, 1024], got '2x'");
+  EXPECT_EQ(set_error("sms=-1"), "knob 'sms': expected an integer in [0, 65536], got '-1'");
+  EXPECT_EQ(set_error("fuse_norm=maybe"), "knob 'fuse_norm': expected true or false, got 'maybe'");
+  EXPECT_EQ(set_error("queue_order=random"), "knob 'queue_order': expected one of bytes, round_robin, got 'random'");
+  EXPECT_EQ(set_error("counter_granularity=task"), "knob 'counter_granularity': expected one of group, op, got 'task'");
+  EXPECT_EQ(set_error("weight_dtype=f16"), "knob 'weight_dtype': expected one of bf16, f32, got 'f16'");
+  EXPECT_EQ(set_error("rows=0x"), "knob 'o_rows_per_task': expected an integer in [0, 1048576], got '0x'");
+  EXPECT_EQ(set_error("kv_splits"), "knob 'kv_splits': expected key=value");
+  EXPECT_EQ(set_error("=3"), "knob '=3': expected key=value");
+  EXPECT_EQ(set_error("qkv_heads_per_task=0"), "knob 'qkv_heads_per_task': expected an integer in [1, 1048576], got '0'");
+  std::string unknown = set_error("tiles=3");
+  EXPECT_EQ(unknown.rfind("unknown knob 'tiles' (known: rows, qkv_heads_per_task (integer >= 1), ", 0), 0u) << unknown;
+  EXPECT_NE(unknown.find("kv_dtype (bf16 or f32))"), std::string::npos) << unknown;
+  LowerConfig k;
+  k.set("rows=32");
+  EXPECT_EQ(k.o_rows_per_task, 32);
+  EXPECT_EQ(k.lm_rows_per_task, 32);
+  EXPECT_EQ(k.embed_cols_per_task, 32);
+  k.set("fuse_norm=0");
+  EXPECT_FALSE(k.fuse_norm);
+}
+
+std::string lower_error(const LowerConfig& k, int ctx, const std::string& shape = "tiny") {
+  try {
+    lower(shape_config(shape), target_preset("sm_90a"), k, ctx, shape);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Lower, LoweringErrors) {
+  EXPECT_EQ(lower_error(knobs_of({"kv_splits=300"}), 0), "lower: knob kv_splits=300 outside [1, 256] (the context)");
+  EXPECT_EQ(lower_error(knobs_of({"sms=133"}), 0),
+            "lower: knob sms=133 outside [0, 132] (the blocks target sm_90a can hold at once)");
+  EXPECT_EQ(lower_error(LowerConfig{}, 257), "lower: context 257 exceeds the model's 256 positions");
+  EXPECT_EQ(lower_error(LowerConfig{}, -1), "lower: context -1 must be positive (or 0 for the default)");
+  LowerConfig bad;
+  bad.queue_order = "zigzag";
+  EXPECT_EQ(lower_error(bad, 0), "knob 'queue_order': expected one of bytes, round_robin, got 'zigzag'");
+  bad = LowerConfig{};
+  bad.qkv_heads_per_task = 0;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob qkv_heads_per_task=0 must be >= 1");
+  bad = LowerConfig{};
+  bad.down_rows_per_task = -4;
+  EXPECT_EQ(lower_error(bad, 0), "lower: tile size knobs must be >= 0 (0: choose), got -4");
+  bad = LowerConfig{};
+  bad.pipeline_stages = 0;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob pipeline_stages=0 outside [1, 16]");
+  ModelConfig broken = shape_config("tiny");
+  broken.num_kv_heads = 3;
+  try {
+    lower(broken, target_preset("sm_90a"), LowerConfig{}, 0, "broken");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "broken: num_attention_heads (4) is not a multiple of num_key_value_heads (3)");
+  }
+}
+
+}  // namespace
+}  // namespace tessera
