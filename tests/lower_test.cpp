@@ -6,6 +6,8 @@
 // weights a config implies), which the lowering does not use.
 #include <gtest/gtest.h>
 
+#include "validate/validate.h"
+
 #include <chrono>
 #include <map>
 #include <set>
@@ -45,10 +47,13 @@ std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k
   return m;
 }
 
-// Everything a lowered plan must satisfy. When the validator lands, add
-// `EXPECT_TRUE(validate_plan(plan).ok()) << validate_plan(plan).to_text();` here.
+// Everything a lowered plan must satisfy, starting with the validator's acceptance.
 void check_plan(const Plan& plan, const ModelConfig& c, const LowerConfig& k, const std::string& what) {
   SCOPED_TRACE(what);
+  {
+    ValidationReport report = validate_plan(plan);
+    ASSERT_TRUE(report.ok()) << report.to_text();
+  }
   const int blocks = k.sms > 0 ? k.sms : plan.target.sms;
   ASSERT_EQ(plan.queues.size(), size_t(blocks));
 

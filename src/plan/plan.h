@@ -40,6 +40,7 @@ struct Buffer {
   BufDType dtype = BufDType::F32;
   std::vector<int64_t> shape;  // row-major
   std::string weight;          // Weight: canonical model weight name; Constant: what it holds
+  bool operator==(const Buffer&) const = default;
 };
 
 // c + pos * (position of the token this step processes). pos_coeff is 0 or 1.
