@@ -64,7 +64,7 @@ void add_demo(CLI::App& app) {
   cmd->add_option("--max-tokens", o->gen.max_tokens, "Most tokens to generate")->capture_default_str();
   cmd->add_option("--temperature", o->gen.sampler.temperature, "Sampling temperature; 0 is greedy")->capture_default_str();
   cmd->add_option("--seed", o->gen.sampler.seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--threads", o->gen.threads, "CPU threads (0: all cores)");
+  cmd->add_option("--threads", o->gen.backend.threads, "CPU threads (0: all cores)");
   cmd->callback([o] {
     std::string path = o->model;
     bool chat = true;

@@ -12,7 +12,7 @@ namespace {
 
 void add_generate(CLI::App& app) {
   struct Opts {
-    std::string model, tokenizer, prompt, prompt_tokens, backend = "cpu", system;
+    std::string model, tokenizer, prompt, prompt_tokens, system;
     bool chat = false;
     GenerationOptions gen;
   };
@@ -32,10 +32,8 @@ void add_generate(CLI::App& app) {
   cmd->add_flag("--chat", o->chat, "Wrap the prompt in the model's chat template as a user turn");
   cmd->add_option("--system", o->system, "System prompt for --chat");
   cmd->add_flag("--ignore-eos", o->gen.ignore_eos, "Do not stop at end-of-sequence tokens");
-  cmd->add_option("--context", o->gen.context, "KV cache capacity in tokens (0: model context, at most 4096)");
-  cmd->add_option("--threads", o->gen.threads, "CPU threads (0: all cores)");
   cmd->add_option("--ids-out", o->gen.ids_out, "Write {\"prompt\": [...], \"generated\": [...]} ids as JSON");
-  cmd->add_option("--backend", o->backend, "Execution backend")->check(CLI::IsMember({"cpu"}))->capture_default_str();
+  add_backend_flags(cmd, o->gen.backend);
   cmd->callback([o] {
     if (o->prompt.empty() && o->prompt_tokens.empty())
       throw UsageError("generate: give --prompt TEXT or --prompt-tokens IDS");

@@ -49,7 +49,7 @@ Model load_model_verbose(const std::string& path) {
 void run_generation(const Model& model, const Tokenizer* tok, const std::vector<int>& prompt_ids,
                     const GenerationOptions& opt) {
   if (opt.max_tokens < 0) throw UsageError("--max-tokens must be non-negative");
-  CpuEngine engine(model, opt.context, opt.threads);
+  BackendHandle engine = make_backend(model, opt.backend);
   Sampler sampler(opt.sampler);
   std::vector<int> eos;
   if (!opt.ignore_eos) {
@@ -69,7 +69,7 @@ void run_generation(const Model& model, const Tokenizer* tok, const std::vector<
     }
     std::fflush(stdout);
   };
-  GenerateResult r = generate(engine, prompt_ids, opt.max_tokens, sampler, eos, on_token);
+  GenerateResult r = generate(*engine.backend, prompt_ids, opt.max_tokens, sampler, eos, on_token);
   if (stream) std::fputc('\n', stdout);
   std::fflush(stdout);
   size_t n = r.tokens.size();

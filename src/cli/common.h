@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/backends.h"
 #include "engine/sampler.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -22,12 +23,11 @@ struct GenerationOptions {
   int max_tokens = 128;
   SamplerConfig sampler;
   bool ignore_eos = false;
-  int context = 0;  // KV cache capacity; 0 = engine default
-  int threads = 0;
+  BackendFlags backend;  // which engine runs the steps (cpu by default)
   std::optional<std::string> ids_out;  // JSON {"prompt": [...], "generated": [...]}
 };
 
-// Runs generation on the CPU reference engine. When tok is given, streams the completion
+// Runs generation on the selected backend. When tok is given, streams the completion
 // text to stdout (the caller has printed the prompt); otherwise prints generated ids one
 // per line. Timing goes to stderr.
 void run_generation(const Model& model, const Tokenizer* tok, const std::vector<int>& prompt_ids,

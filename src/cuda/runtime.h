@@ -12,6 +12,7 @@
 // t * per_step_total + threshold (docs/SCHEDULE_IR.md).
 #pragma once
 
+#include "engine/backend.h"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,20 +66,20 @@ class PlanRunner {
   std::unique_ptr<Impl> impl_;
 };
 
-class CudaEngine {
+class CudaEngine : public DecodeBackend {
  public:
   // Validates the plan (unless options.unsafe_skip_validation), checks every Weight buffer
   // against the model's tensor of that name (lm_head.weight falls back to the embedding in
   // a tied model), uploads weights and constants.
   CudaEngine(const Plan& plan, const Model& model, const CudaOptions& options = {});
-  ~CudaEngine();
+  ~CudaEngine() override;
 
   // As CpuEngine::forward: pos must be the number of tokens run since reset(). Returns the
   // logits [vocab] (valid until the next call).
-  const std::vector<float>& forward(int token, int pos);
+  const std::vector<float>& forward(int token, int pos) override;
   int next_token() const { return next_token_; }  // the plan's argmax of the last logits
-  void reset() { pos_ = 0; }
-  int capacity() const;
+  void reset() override { pos_ = 0; }
+  int capacity() const override;
   int position() const { return pos_; }
   PlanRunner& runner() { return *runner_; }
 

@@ -156,6 +156,8 @@ Emulator::~Emulator() {
   }
 }
 
+int Emulator::capacity() const { return impl_->plan.context; }
+
 void Emulator::reset() {
   steps_ = 0;
   impl_->scheduler.reset();

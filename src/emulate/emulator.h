@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "emulate/instructions_cpu.h"
+#include "engine/backend.h"
 #include "model/model.h"
 #include "plan/plan.h"
 
@@ -37,14 +38,14 @@ struct EmulatorOptions {
   ConstantProvider constants;
 };
 
-class Emulator {
+class Emulator : public DecodeBackend {
  public:
   // Throws tessera::Error when the plan cannot run on this model: a weight it names is
   // missing or misshapen, a task's operands do not fit its opcode, the queues do not hold
   // every task exactly once, the token/logits buffers are missing, or options are invalid.
   // plan and model must outlive the emulator (weights may be views into the model).
   Emulator(const Plan& plan, const Model& model, EmulatorOptions options = {});
-  ~Emulator();
+  ~Emulator() override;
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
@@ -52,9 +53,10 @@ class Emulator {
   // reset(), as CpuEngine requires). Returns the logits (valid until the next call).
   // Throws tessera::Error on a race, an uninitialized read, an unwritten output or a stall;
   // after that, forward() refuses to run until reset().
-  const std::vector<float>& forward(int token, int pos);
+  const std::vector<float>& forward(int token, int pos) override;
   int next_token() const;  // the plan's token_output after the last forward()
-  void reset();            // a fresh run: position 0, counters zero
+  void reset() override;   // a fresh run: position 0, counters zero
+  int capacity() const override;  // the plan's context
   int position() const { return int(steps_); }
   // Writes the trace to options.trace_path (no-op when empty).
   void write_trace() const;
