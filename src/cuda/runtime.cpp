@@ -315,9 +315,14 @@ void PlanRunner::write_with_guards(int32_t buf, const std::vector<uint8_t>& byte
         "cudaMemcpy (write guards)");
 }
 
+void PlanRunner::check_usable() const {
+  const Impl& s = *impl_;
+  if (s.broken) fail("CUDA backend: an earlier step failed ({}); build a new engine", s.broken_why);
+}
+
 void PlanRunner::step(int64_t pos) {
   Impl& s = *impl_;
-  if (s.broken) fail("CUDA backend: an earlier step failed ({}); build a new engine", s.broken_why);
+  check_usable();
   if (pos < 0 || pos >= s.plan.context)
     fail("position {} is outside the plan's context [0, {})", pos, s.plan.context);
   KernelArgs a{};
@@ -430,6 +435,7 @@ int CudaEngine::capacity() const { return runner_->plan().context; }
 
 const std::vector<float>& CudaEngine::forward(int token, int pos) {
   const ModelConfig& c = model_.config;
+  runner_->check_usable();  // before the position check: a failed step leaves pos_ behind
   if (token < 0 || token >= c.vocab_size)
     fail("token id {} is outside the vocabulary of {} tokens", token, c.vocab_size);
   if (pos != pos_) fail("position {} is out of order: the engine expects position {} next", pos, pos_);

@@ -54,6 +54,9 @@ class PlanRunner {
   // One decode step at `pos` (one launch). Throws tessera::Error with the watchdog's report
   // when a wait exceeded the bound, or with CUDA's error; the runner is unusable afterwards.
   void step(int64_t pos);
+  // Throws tessera::Error when an earlier step failed (watchdog, CUDA error): the device
+  // state is then unknown and no further step may run.
+  void check_usable() const;
   int64_t steps() const;  // successful launches so far (t of the next step)
   int64_t smem_bytes() const;
   int blocks() const;
