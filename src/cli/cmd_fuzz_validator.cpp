@@ -42,6 +42,8 @@ void add_fuzz_validator(CLI::App& app) {
     fmt::print("\nfalse accepts: {}   false rejects: {} of {} oracle-safe plans ({:.2f}%)\n", total.false_accepts,
                total.false_rejects, total.oracle_safe,
                total.oracle_safe ? 100.0 * double(total.false_rejects) / double(total.oracle_safe) : 0.0);
+    fmt::print("oracle: {} schedules run ({:.0f}/s), {} plans explored exhaustively\n", total.oracle_executions,
+               total.oracle_seconds > 0 ? double(total.oracle_executions) / total.oracle_seconds : 0.0, total.exhaustive);
     for (const auto& f : r.false_rejects)
       fmt::print("  false reject #{} [{} from {}]: {}\n", f.index, f.cls, f.base, f.validator);
     if (!o->json.empty()) {

@@ -364,7 +364,9 @@ std::vector<size_t> iota_order(size_t n) {
 
 // One random schedule. policy 0: uniform among runnable blocks; 1: a random fixed priority
 // (a block runs as far as it can before lower ones move: extreme schedules uniform picking
-// rarely reaches).
+// rarely reaches); 2: one random block is starved (runs only when nothing else can), so its
+// writes come as late as the plan allows and waiters acquire no more signals than they
+// need: the schedules where a missing dependency shows.
 std::optional<Problem> random_schedule(const Prepared& pr, int64_t pos, Rng& rng, int policy) {
   std::vector<size_t> order = iota_order(pr.blocks);
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
@@ -374,7 +376,12 @@ std::optional<Problem> random_schedule(const Prepared& pr, int64_t pos, Rng& rng
     std::vector<size_t> r = ex.runnable_blocks();
     if (r.empty()) return ex.deadlock();
     size_t b = r[0];
-    if (policy == 0) {
+    if (policy == 2) {
+      std::vector<size_t> others;
+      for (size_t x : r)
+        if (x != order[0]) others.push_back(x);
+      b = others.empty() ? r[0] : others[rng.below(others.size())];
+    } else if (policy == 0) {
       b = r[rng.below(r.size())];
     } else {
       for (size_t x : order)
@@ -450,7 +457,7 @@ OracleVerdict judge_plan(const Plan& plan, const OracleOptions& o) {
     }
     for (int i = 0; i < o.interleavings; ++i) {
       ++v.executions;
-      if (auto e = random_schedule(pr, pos, rng, i % 2)) return found(*e, pos);
+      if (auto e = random_schedule(pr, pos, rng, i % 3)) return found(*e, pos);
     }
   }
   v.exhaustive = all_exhaustive;

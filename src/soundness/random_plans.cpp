@@ -58,7 +58,9 @@ Plan random_scratch_plan(Rng& rng) {
     prev_total = tiles;
     x = y;
   }
-  const int64_t V = 16, lm_tiles = tiles_of();
+  const int64_t V = 16;
+  int64_t lm_tiles = tiles_of();
+  while (p.tasks.size() + size_t(lm_tiles) + 1 > 12) lm_tiles /= 2;  // stay exhaustively explorable
   const int32_t norm = buffer("w:norm", BufferKind::Weight, {D}, BufDType::BF16);
   const int32_t lm = buffer("w:lm", BufferKind::Weight, {V, D}, BufDType::BF16);
   const int32_t logits = buffer("logits", BufferKind::Output, {V}, BufDType::F32);

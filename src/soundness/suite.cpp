@@ -96,6 +96,7 @@ SuiteResult run_suite(const SuiteOptions& o) {
     const OracleVerdict ov = judge_plan(*plan, oo);
     st.oracle_seconds += since(t1);
     st.oracle_executions += ov.executions;
+    if (ov.exhaustive) ++st.exhaustive;
     if (ov.skipped) {
       ++st.skipped;
       continue;
@@ -123,6 +124,7 @@ SuiteResult run_suite(const SuiteOptions& o) {
     total.false_accepts += c.false_accepts, total.false_rejects += c.false_rejects;
     total.validate_seconds += c.validate_seconds, total.oracle_seconds += c.oracle_seconds;
     total.oracle_executions += c.oracle_executions;
+    total.exhaustive += c.exhaustive;
   }
   res.classes.push_back(total);
   res.seconds = since(t0);
@@ -157,7 +159,9 @@ nlohmann::json SuiteResult::to_json() const {
                             {"false_reject_rate", c.oracle_safe ? double(c.false_rejects) / double(c.oracle_safe) : 0.0},
                             {"validations_per_second", rate(c.generated - c.skipped, c.validate_seconds)},
                             {"oracle_plans_per_second", rate(c.generated, c.oracle_seconds)},
-                            {"oracle_executions", c.oracle_executions}});
+                            {"oracle_executions", c.oracle_executions},
+                            {"oracle_executions_per_second", rate(c.oracle_executions, c.oracle_seconds)},
+                            {"exhaustive", c.exhaustive}});
   auto list = [](const std::vector<Finding>& v) {
     nlohmann::json a = nlohmann::json::array();
     for (const Finding& f : v)

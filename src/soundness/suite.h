@@ -38,6 +38,7 @@ struct ClassStats {
   size_t oracle_unsafe = 0, rejected = 0, false_accepts = 0, false_rejects = 0, oracle_safe = 0;
   double validate_seconds = 0, oracle_seconds = 0;
   size_t oracle_executions = 0;
+  size_t exhaustive = 0;  // plans whose every schedule the oracle explored
 };
 
 struct SuiteResult {
