@@ -122,7 +122,6 @@ TEST(SoundnessOracle, HostileStructureIsMalformedNotACrash) {
 // A two-producer counter whose consumer waits for only one increment: unsafe in the
 // schedules where the consumer runs between the producers, which DFS must find.
 TEST(SoundnessOracle, PartialThresholdFoundExhaustively) {
-  Rng rng(3);
   Plan p;
   for (uint64_t s = 0;; ++s) {
     Rng r(s);
