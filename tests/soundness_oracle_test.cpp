@@ -117,6 +117,12 @@ TEST(SoundnessOracle, HostileStructureIsMalformedNotACrash) {
   p = base;
   p.context = 0;
   expect_malformed(p, "context");
+  p = base;
+  p.buffers[3].shape = {0};
+  expect_malformed(p, "empty dimension");
+  p = base;
+  p.tasks[3].writes[0].dims[0].hi.c = int64_t(1) << 62;
+  expect_malformed(p, "huge region bound");
 }
 
 // A two-producer counter whose consumer waits for only one increment: unsafe in the

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -88,6 +89,8 @@ std::optional<std::string> prepare(const Plan& plan, const OracleOptions& o, Pre
     const Buffer& b = plan.buffers[i];
     if (b.id != int32_t(i)) return fmt::format("buffer {} has id {}", i, b.id);
     if (b.shape.empty() || b.shape.size() > 8) return fmt::format("buffer {} has rank {}", i, b.shape.size());
+    for (int64_t d : b.shape)
+      if (d < 1) return fmt::format("buffer {} has a dimension of {}", i, d);
   }
   for (size_t i = 0; i < plan.counters.size(); ++i)
     if (plan.counters[i].id != int32_t(i)) return fmt::format("counter {} has id {}", i, plan.counters[i].id);
@@ -136,8 +139,14 @@ std::optional<std::string> prepare(const Plan& plan, const OracleOptions& o, Pre
         for (size_t d = 0; d < r.dims.size(); ++d) {
           const Interval& iv = r.dims[d];
           if ((iv.lo.pos != 0 && iv.lo.pos != 1) || (iv.hi.pos != 0 && iv.hi.pos != 1)) return fmt::format("task {}: pos coefficient not 0/1", t);
-          // Bounds are monotone in pos, so the two ends of [0, context) cover every pos.
-          for (int64_t p : {int64_t(0), int64_t(plan.context - 1)}) {
+          constexpr int64_t kHuge = int64_t(1) << 60;  // keeps c + pos from overflowing
+          if (std::abs(iv.lo.c) > kHuge || std::abs(iv.hi.c) > kHuge) return fmt::format("task {}: region bound beyond 2^60", t);
+          // lo and min(hi, cap) are monotone in pos with one kink (where cap starts to bind),
+          // so the ends of [0, context) and the points around the kink cover every pos.
+          const int64_t last = plan.context - 1;
+          const int64_t cap = std::min(iv.cap, kHuge);
+          for (int64_t p : {int64_t(0), last, cap - iv.hi.c - 1, cap - iv.hi.c, cap - iv.lo.c - 1}) {
+            p = std::clamp<int64_t>(p, 0, last);
             const int64_t lo = iv.lo_at(p), hi = iv.hi_at(p);
             if (lo < hi && (lo < 0 || hi > b.shape[d])) return fmt::format("task {}: region [{}, {}) outside dimension {} of '{}' at pos {}", t, lo, hi, d, b.name, p);
           }
@@ -263,6 +272,9 @@ std::optional<Problem> Execution::access(int32_t task, const Region& r, bool wri
     box.hi.push_back(iv.hi_at(pos_));
   }
   if (box.empty()) return std::nullopt;
+  for (size_t d = 0; d < box.lo.size(); ++d)  // prepare() proved this; never index outside
+    if (box.lo[d] < 0 || box.hi[d] > buf.shape[d])
+      return Problem{"malformed", fmt::format("{} touches '{}' outside its bounds at pos {}", task_name(p, task), buf.name, pos_)};
   if (read_only(buf.kind)) {
     if (write) return Problem{"readonly-write", fmt::format("{} writes {} buffer '{}'", task_name(p, task), buffer_kind_name(buf.kind), buf.name)};
     return std::nullopt;
