@@ -12,6 +12,8 @@
 // write regions (tests/emulate_twins_test.cpp checks this with poisoned buffers).
 #include "emulate/instructions_cpu.h"
 
+#include "engine/kernels_cpu.h"
+
 #include <cmath>
 #include <limits>
 
@@ -26,32 +28,12 @@ namespace tessera {
 
 namespace {
 
-struct LoadF32 {
-  const float* p;
-  float operator()(int64_t i) const { return p[i]; }
-};
-struct LoadBF16 {
-  const uint16_t* p;
-  float operator()(int64_t i) const { return bf16_to_f32(p[i]); }
-};
-
-// Eight partial sums combined in a fixed tree: the engine's order (kernels_cpu.cpp).
-template <typename Load>
-float dot(Load w, const float* x, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += w(j + l) * x[j + l];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; j < n; ++j) s += w(j) * x[j];
-  return s;
-}
-
 // Row `row` of w [rows, cols] dotted with x[cols].
 float dot_row(const BufferData& w, int64_t row, int64_t cols, const float* x) {
   const int64_t off = row * cols;
-  if (w.dtype == BufDType::BF16) return dot(LoadBF16{static_cast<const uint16_t*>(w.data) + off}, x, cols);
-  return dot(LoadF32{static_cast<const float*>(w.data) + off}, x, cols);
+  // The engine's fixed-order dot product (kernels_cpu.h), so twins match it bit for bit.
+  if (w.dtype == BufDType::BF16) return dot_bf16(static_cast<const uint16_t*>(w.data) + off, x, cols);
+  return dot_f32(static_cast<const float*>(w.data) + off, x, cols);
 }
 
 float get(const BufferData& b, int64_t i) {

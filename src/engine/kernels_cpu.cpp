@@ -50,6 +50,9 @@ float dot(Load w, const float* x, int64_t n) {
 
 }  // namespace
 
+float dot_f32(const float* w, const float* x, int64_t n) { return dot(LoadF32{w}, x, n); }
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) { return dot(LoadBF16{w}, x, n); }
+
 float dot_row(const Tensor& w, int64_t row, const float* x) {
   const int64_t cols = w.dim(1);
   const int64_t off = row * cols;

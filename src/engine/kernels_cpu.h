@@ -21,6 +21,10 @@ void matvec(ThreadPool& pool, float* out, const Tensor& w, const float* x,
 
 // Dot product of row `row` of w [rows, cols] with x[cols].
 float dot_row(const Tensor& w, int64_t row, const float* x);
+// The same fixed-order dot product on raw rows (the emulator's instruction twins use these
+// so a plan's arithmetic is the engine's, bit for bit).
+float dot_f32(const float* w, const float* x, int64_t n);
+float dot_bf16(const uint16_t* w, const float* x, int64_t n);
 
 // Copies row `row` of w [rows, cols] to out[cols] as fp32 (embedding lookup).
 void row_to_f32(const Tensor& w, int64_t row, float* out);
