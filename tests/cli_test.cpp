@@ -14,28 +14,9 @@
 namespace {
 
 using tessera::test::TempDir;
-
-struct Result {
-  int rc;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `tessera <args>` through the shell; args must already be shell-quoted.
-Result run_tessera(const std::string& args) {
-  TempDir tmp;
-  std::string cmd = std::string(TESSERA_BINARY) + " " + args + " >" + tmp.file("out") + " 2>" +
-                    tmp.file("err");
-  int status = std::system(cmd.c_str());
-  int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {rc, slurp(tmp.file("out")), slurp(tmp.file("err"))};
-}
+using tessera::test::run_tessera;
+using tessera::test::slurp;
+using Result = tessera::test::RunResult;
 
 std::string q(const std::string& s) {  // single-quote for the shell
   std::string r = "'";

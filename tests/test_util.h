@@ -6,6 +6,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 #include <optional>
 #include <string>
 #include <ctime>
@@ -74,5 +77,29 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct RunResult {
+  int rc;
+  std::string out, err;
+};
+
+// Runs `tessera <args>` (the binary built beside the tests) through the shell; args must
+// already be shell-quoted. Captures stdout, stderr and the exit status.
+inline RunResult run_tessera(const std::string& args) {
+  TempDir tmp;
+  std::string cmd = std::string(TESSERA_BINARY) + " " + args + " >" + tmp.file("out") + " 2>" +
+                    tmp.file("err");
+  int status = std::system(cmd.c_str());
+  int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return {rc, slurp(tmp.file("out")), slurp(tmp.file("err"))};
+}
+
 
 }  // namespace tessera::test
