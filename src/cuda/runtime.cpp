@@ -320,7 +320,7 @@ void PlanRunner::check_usable() const {
   if (s.broken) fail("CUDA backend: an earlier step failed ({}); build a new engine", s.broken_why);
 }
 
-void PlanRunner::step(int64_t pos) {
+void PlanRunner::enqueue(int64_t pos, void* stream) {
   Impl& s = *impl_;
   check_usable();
   if (pos < 0 || pos >= s.plan.context)
@@ -340,8 +340,23 @@ void PlanRunner::step(int64_t pos) {
   a.timeout_ns = int64_t(s.opt.watchdog_seconds * 1e9);
   a.blocks = s.blocks;
   try {
-    check(megakernel_launch(a, s.threads, s.smem, s.stream), "cudaLaunchCooperativeKernel (megakernel)");
-    check(cudaStreamSynchronize(s.stream), "megakernel execution");
+    check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
+          "cudaLaunchCooperativeKernel (megakernel)");
+  } catch (const Error& e) {
+    s.broken = true;
+    s.broken_why = e.what();
+    throw;
+  }
+  // Counted at launch: launches on one stream run in order, and step t's thresholds assume
+  // t launches before it (counters are never reset).
+  ++s.steps;
+}
+
+void PlanRunner::check_after_sync() {
+  Impl& s = *impl_;
+  check_usable();
+  try {
+    check(cudaGetLastError(), "megakernel execution");
     WatchdogReport r{};
     check(cudaMemcpy(&r, s.watchdog.p, sizeof r, cudaMemcpyDeviceToHost), "cudaMemcpy (watchdog report)");
     if (r.abort) fail("{}", watchdog_message(s.plan, r));
@@ -350,7 +365,19 @@ void PlanRunner::step(int64_t pos) {
     s.broken_why = e.what();
     throw;
   }
-  ++s.steps;
+}
+
+void PlanRunner::step(int64_t pos) {
+  Impl& s = *impl_;
+  enqueue(pos, s.stream);
+  try {
+    check(cudaStreamSynchronize(s.stream), "megakernel execution");
+  } catch (const Error& e) {
+    s.broken = true;
+    s.broken_why = e.what();
+    throw;
+  }
+  check_after_sync();
 }
 
 int64_t PlanRunner::steps() const { return impl_->steps; }

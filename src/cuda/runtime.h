@@ -54,6 +54,11 @@ class PlanRunner {
   // One decode step at `pos` (one launch). Throws tessera::Error with the watchdog's report
   // when a wait exceeded the bound, or with CUDA's error; the runner is unusable afterwards.
   void step(int64_t pos);
+  // The same step split for timing (tessera bench): enqueue launches on `stream` (a
+  // cudaStream_t; nullptr: the runner's own) without waiting; after synchronising that
+  // stream, check_after_sync throws as step() would when any enqueued step failed.
+  void enqueue(int64_t pos, void* stream);
+  void check_after_sync();
   // Throws tessera::Error when an earlier step failed (watchdog, CUDA error): the device
   // state is then unknown and no further step may run.
   void check_usable() const;
