@@ -71,6 +71,8 @@ struct KernelArgs {
   int64_t step;                  // t: launches before this one (counters are never reset)
   int64_t pos;
   int64_t timeout_ns;
+  int64_t ring_offset;       // bytes from the start of dynamic shared memory to the weight ring
+  int64_t ring_bytes;        // its size; 0: weight tiles are read with plain loads (matvec_row.cuh)
   int32_t blocks;
 };
 

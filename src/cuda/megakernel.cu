@@ -8,9 +8,10 @@
 // abort flag, which every other waiting block polls, so a plan that cannot finish ends the
 // launch instead of hanging the process. A wait also ends early when the flag is up.
 //
-// Weight prefetch before the wait (the issue's "stream the next task's weights early") is
-// deliberately not here yet: this is the simple, correct version every later one is
-// checked against.
+// Weights stream ahead of the waits: before waiting on a task, the block issues the
+// cp.async copies of the task's first weight chunks into its shared-memory ring
+// (instructions/weight_stream.cuh), so HBM works while counters are pending. Weights are
+// read-only for the launch, so fetching them early can never read a stale value.
 #include <cuda_runtime.h>
 
 #include "cuda/device/sync.cuh"
@@ -22,6 +23,7 @@
 #include "cuda/instructions/lm_head_argmax.cuh"
 #include "cuda/instructions/norm_matvec.cuh"
 #include "cuda/instructions/rmsnorm.cuh"
+#include "cuda/instructions/weight_stream.cuh"
 
 namespace tessera::cuda {
 
@@ -96,8 +98,14 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   const int32_t b = int32_t(blockIdx.x);
   for (int32_t k = a.queue_offsets[b]; k < a.queue_offsets[b + 1]; ++k) {
     const DevTask& t = a.tasks[a.queue_tasks[k]];
-    if (!wait_for(a, t, &s_ok)) return;
-    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats};
+    // The ring is free: the previous task ended with signal()'s barrier.
+    const WeightStream ws = weight_stream(a, t, smem);
+    if (ws.stages > 0) stream_prologue(ws);
+    if (!wait_for(a, t, &s_ok)) {
+      cp_async_wait_all();  // no copy may still target shared memory when the block exits
+      return;
+    }
+    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem};
     run(c);
     signal(a, t);
   }

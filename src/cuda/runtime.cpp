@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -51,6 +52,21 @@ double default_watchdog_seconds() {
     fail("TESSERA_WATCHDOG_SECONDS='{}': expected a positive number of seconds", e);
   }
   return 2.0;
+}
+
+// Off by default: on an H100 the ring made decode steps 1.8-2x slower than plain 16-byte
+// loads (docs/PERF.md, 2026-11-21), so it stays a measured variant for the search.
+constexpr int64_t kDefaultRingBytes = 0;
+
+int64_t requested_ring_bytes(const CudaOptions& o) {
+  if (o.ring_bytes >= 0) return o.ring_bytes;
+  if (const char* e = std::getenv("TESSERA_RING_BYTES"); e && *e) {
+    char* end = nullptr;
+    const long long v = std::strtoll(e, &end, 10);
+    if (end && *end == '\0' && v >= 0 && v <= (1ll << 30)) return v;
+    fail("TESSERA_RING_BYTES='{}': expected a number of bytes (0 turns the weight ring off)", e);
+  }
+  return kDefaultRingBytes;
 }
 
 // A device allocation freed on destruction.
@@ -149,6 +165,7 @@ struct PlanRunner::Impl {
   DeviceMem tasks, queue_offsets, queue_tasks, waits, signals, dev_buffers, counters, per_step, watchdog;
   int blocks = 0, threads = 0;
   int64_t smem = 0;
+  int64_t ring_offset = 0, ring_bytes = 0, ring_used = 0;  // weight ring in shared memory
   int64_t steps = 0;
   bool broken = false;
   std::string broken_why;
@@ -197,6 +214,13 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   int smem_optin = 0;
   check(cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, s.opt.device),
         "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
+  // The weight ring sits after the largest working set, in what the device has left (the
+  // kernel's static shared memory, ~4 KB, is set aside too).
+  s.ring_offset = (s.smem + 15) / 16 * 16;
+  s.ring_bytes = std::min<int64_t>(requested_ring_bytes(s.opt), int64_t(smem_optin) - s.ring_offset - 8192);
+  s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 16 * 16;
+  s.ring_used = s.ring_bytes;
+  if (s.ring_bytes > 0) s.smem = s.ring_offset + s.ring_bytes;
   if (s.smem > smem_optin)
     fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
          "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
@@ -338,6 +362,8 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.step = s.steps;
   a.pos = pos;
   a.timeout_ns = int64_t(s.opt.watchdog_seconds * 1e9);
+  a.ring_offset = s.ring_offset;
+  a.ring_bytes = s.ring_used;
   a.blocks = s.blocks;
   try {
     check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
@@ -379,6 +405,14 @@ void PlanRunner::step(int64_t pos) {
   }
   check_after_sync();
 }
+
+void PlanRunner::set_ring_bytes(int64_t bytes) {
+  if (bytes < 0 || bytes > impl_->ring_bytes)
+    fail("set_ring_bytes({}): expected 0..{} (the ring allocated for this plan)", bytes, impl_->ring_bytes);
+  impl_->ring_used = bytes;
+}
+
+int64_t PlanRunner::ring_bytes() const { return impl_->ring_used; }
 
 int64_t PlanRunner::steps() const { return impl_->steps; }
 int64_t PlanRunner::smem_bytes() const { return impl_->smem; }

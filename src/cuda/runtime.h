@@ -27,6 +27,10 @@ struct CudaOptions {
   bool unsafe_skip_validation = false;  // tests of the watchdog only
   double watchdog_seconds = 0;          // bound of one wait; 0: $TESSERA_WATCHDOG_SECONDS or 2
   int64_t guard_bytes = 0;              // tests: bytes allocated before and after every buffer
+  // Shared memory for the weight stream's ring (instructions/weight_stream.cuh). -1:
+  // $TESSERA_RING_BYTES, else 0 (off: slower than plain loads on an H100); clamped to what the device leaves after the largest
+  // task's working set. 0: weights are read with plain loads.
+  int64_t ring_bytes = -1;
   int device = 0;
 };
 
@@ -62,6 +66,10 @@ class PlanRunner {
   // Throws tessera::Error when an earlier step failed (watchdog, CUDA error): the device
   // state is then unknown and no further step may run.
   void check_usable() const;
+  // Uses at most `bytes` of the weight ring in later steps (0: plain loads); at most the
+  // ring allocated at construction. For measuring the ring's effect.
+  void set_ring_bytes(int64_t bytes);
+  int64_t ring_bytes() const;
   int64_t steps() const;  // successful launches so far (t of the next step)
   int64_t smem_bytes() const;
   int blocks() const;

@@ -64,10 +64,11 @@ Top2 top2(const std::vector<float>& v) {
   return {b, v[size_t(b)] - second};
 }
 
-void compare_engines(const Model& m, const Plan& plan, double bound, int steps, const std::string& label) {
+void compare_engines(const Model& m, const Plan& plan, double bound, int steps, const std::string& label,
+                     const CudaOptions& options = {}) {
   SCOPED_TRACE(label);
   CpuEngine cpu(m, plan.context, 2);
-  CudaEngine gpu(plan, m);
+  CudaEngine gpu(plan, m, options);
   int token = m.config.bos_token_id >= 0 ? m.config.bos_token_id : 1;
   double worst = 0;
   int near_ties = 0;
@@ -109,6 +110,9 @@ TEST(CudaEngine, MatchesCpuOnRandomTiny) {
   LowerConfig s;
   s.kv_splits = 4;
   compare_engines(m, plan_for(m.config, s, 128, "tiny splits 4"), 2e-2, 64, "tiny, kv bf16, 4 kv splits");
+  CudaOptions ring;
+  ring.ring_bytes = 128 * 1024;
+  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, weight ring", ring);
 }
 
 TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
@@ -118,6 +122,10 @@ TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
   k.kv_dtype = "f32";
   compare_engines(m, plan_for(m.config, k, 256, "stories260k kv f32"), 1e-3, 64, "stories260k shape, kv f32");
   compare_engines(m, plan_for(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64, "stories260k shape, kv bf16");
+  CudaOptions ring;
+  ring.ring_bytes = 128 * 1024;
+  compare_engines(m, plan_for(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64,
+                  "stories260k shape, kv bf16, weight ring", ring);
 }
 
 // The real checkpoint (f32 in the file). With f32 weights and cache in the plan the GPU must

@@ -44,77 +44,84 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
   for (const Buffer& b : plan.buffers) bd.push_back(BufferData{cpu.bytes[size_t(b.id)].data(), b.dtype, b.shape});
   execute_task(plan, t, bd, pos);
 
-  CudaOptions o;
-  o.unsafe_skip_validation = true;
-  o.guard_bytes = kGuardBytes;
-  PlanRunner r(plan, o);
-  for (const Buffer& b : plan.buffers) {
-    std::vector<uint8_t> g(size_t(kGuardBytes), kGuardByte);
-    g.insert(g.end(), init.bytes[size_t(b.id)].begin(), init.bytes[size_t(b.id)].end());
-    g.insert(g.end(), size_t(kGuardBytes), kGuardByte);
-    r.write_with_guards(b.id, g);
-  }
-  r.step(pos);
+  // Every case on both weight paths: plain loads (ring 0) and the shared-memory weight
+  // stream, with a small ring (two stages, or plain loads where a chunk does not fit) and
+  // a 128 KiB one.
+  for (const int64_t ring : {int64_t(0), int64_t(8192), int64_t(131072)}) {
+    SCOPED_TRACE("ring " + std::to_string(ring));
+    CudaOptions o;
+    o.ring_bytes = ring;
+    o.unsafe_skip_validation = true;
+    o.guard_bytes = kGuardBytes;
+    PlanRunner r(plan, o);
+    for (const Buffer& b : plan.buffers) {
+      std::vector<uint8_t> g(size_t(kGuardBytes), kGuardByte);
+      g.insert(g.end(), init.bytes[size_t(b.id)].begin(), init.bytes[size_t(b.id)].end());
+      g.insert(g.end(), size_t(kGuardBytes), kGuardByte);
+      r.write_with_guards(b.id, g);
+    }
+    r.step(pos);
 
-  double worst = 0;
-  for (const Buffer& b : plan.buffers) {
-    const std::vector<uint8_t> all = r.read_with_guards(b.id);
-    const size_t n = init.bytes[size_t(b.id)].size();
-    ASSERT_EQ(all.size(), n + 2 * size_t(kGuardBytes));
-    for (size_t i = 0; i < size_t(kGuardBytes); ++i) {
-      ASSERT_EQ(all[i], kGuardByte) << "buffer '" << b.name << "': guard byte " << i << " before it was overwritten";
-      ASSERT_EQ(all[n + size_t(kGuardBytes) + i], kGuardByte)
-          << "buffer '" << b.name << "': guard byte " << i << " after it was overwritten";
-    }
-    const std::vector<uint8_t> got(all.begin() + kGuardBytes, all.begin() + kGuardBytes + int64_t(n));
-    const std::vector<uint8_t>& mask = masks[size_t(b.id)];
-    const size_t esize = size_t(buf_dtype_size(b.dtype));
-    double ss = 0;
-    int64_t count = 0;
-    for (size_t i = 0; i < mask.size(); ++i)
-      if (mask[i]) {
-        const double c = element(b, cpu.bytes[size_t(b.id)], int64_t(i));
-        ss += c * c;
-        ++count;
+    double worst = 0;
+    for (const Buffer& b : plan.buffers) {
+      const std::vector<uint8_t> all = r.read_with_guards(b.id);
+      const size_t n = init.bytes[size_t(b.id)].size();
+      ASSERT_EQ(all.size(), n + 2 * size_t(kGuardBytes));
+      for (size_t i = 0; i < size_t(kGuardBytes); ++i) {
+        ASSERT_EQ(all[i], kGuardByte) << "buffer '" << b.name << "': guard byte " << i << " before it was overwritten";
+        ASSERT_EQ(all[n + size_t(kGuardBytes) + i], kGuardByte)
+            << "buffer '" << b.name << "': guard byte " << i << " after it was overwritten";
       }
-    const double rms = count ? std::sqrt(ss / double(count)) : 0;
-    int reported = 0;
-    for (size_t i = 0; i < mask.size() && reported < 5; ++i) {
-      if (!mask[i]) {
-        if (std::memcmp(got.data() + i * esize, init.bytes[size_t(b.id)].data() + i * esize, esize) != 0) {
-          ADD_FAILURE() << "buffer '" << b.name << "' element " << i << " is outside the footprint but changed";
+      const std::vector<uint8_t> got(all.begin() + kGuardBytes, all.begin() + kGuardBytes + int64_t(n));
+      const std::vector<uint8_t>& mask = masks[size_t(b.id)];
+      const size_t esize = size_t(buf_dtype_size(b.dtype));
+      double ss = 0;
+      int64_t count = 0;
+      for (size_t i = 0; i < mask.size(); ++i)
+        if (mask[i]) {
+          const double c = element(b, cpu.bytes[size_t(b.id)], int64_t(i));
+          ss += c * c;
+          ++count;
+        }
+      const double rms = count ? std::sqrt(ss / double(count)) : 0;
+      int reported = 0;
+      for (size_t i = 0; i < mask.size() && reported < 5; ++i) {
+        if (!mask[i]) {
+          if (std::memcmp(got.data() + i * esize, init.bytes[size_t(b.id)].data() + i * esize, esize) != 0) {
+            ADD_FAILURE() << "buffer '" << b.name << "' element " << i << " is outside the footprint but changed";
+            ++reported;
+          }
+          continue;
+        }
+        if (is_poison(b, got, int64_t(i))) {
+          ADD_FAILURE() << "buffer '" << b.name << "' element " << i << " is in the footprint but was not written";
+          ++reported;
+          continue;
+        }
+        ASSERT_FALSE(is_poison(b, cpu.bytes[size_t(b.id)], int64_t(i)))
+            << "the CPU twin left buffer '" << b.name << "' element " << i << " unwritten";
+        const double g = element(b, got, int64_t(i)), c = element(b, cpu.bytes[size_t(b.id)], int64_t(i));
+        if (b.dtype == BufDType::I32) {
+          if (g != c) {
+            ADD_FAILURE() << "buffer '" << b.name << "' element " << i << ": gpu " << g << ", twin " << c;
+            ++reported;
+          }
+          continue;
+        }
+        if (std::isinf(c) && g == c) continue;  // empty split-KV chunks carry -inf
+        double tol = 1e-3 * (std::fabs(c) + rms);
+        if (b.dtype == BufDType::BF16) tol += std::ldexp(std::fabs(c), -8);
+        const double err = std::fabs(g - c);
+        worst = std::max(worst, err / (std::fabs(c) + rms + 1e-30));
+        if (!(err <= tol)) {
+          ADD_FAILURE() << "buffer '" << b.name << "' element " << i << ": gpu " << g << ", twin " << c
+                        << " (error " << err << " > tolerance " << tol << ")";
           ++reported;
         }
-        continue;
-      }
-      if (is_poison(b, got, int64_t(i))) {
-        ADD_FAILURE() << "buffer '" << b.name << "' element " << i << " is in the footprint but was not written";
-        ++reported;
-        continue;
-      }
-      ASSERT_FALSE(is_poison(b, cpu.bytes[size_t(b.id)], int64_t(i)))
-          << "the CPU twin left buffer '" << b.name << "' element " << i << " unwritten";
-      const double g = element(b, got, int64_t(i)), c = element(b, cpu.bytes[size_t(b.id)], int64_t(i));
-      if (b.dtype == BufDType::I32) {
-        if (g != c) {
-          ADD_FAILURE() << "buffer '" << b.name << "' element " << i << ": gpu " << g << ", twin " << c;
-          ++reported;
-        }
-        continue;
-      }
-      if (std::isinf(c) && g == c) continue;  // empty split-KV chunks carry -inf
-      double tol = 1e-3 * (std::fabs(c) + rms);
-      if (b.dtype == BufDType::BF16) tol += std::ldexp(std::fabs(c), -8);
-      const double err = std::fabs(g - c);
-      worst = std::max(worst, err / (std::fabs(c) + rms + 1e-30));
-      if (!(err <= tol)) {
-        ADD_FAILURE() << "buffer '" << b.name << "' element " << i << ": gpu " << g << ", twin " << c
-                      << " (error " << err << " > tolerance " << tol << ")";
-        ++reported;
       }
     }
+    std::printf("[ instr    ] %-60s ring %6lld: worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), (long long)ring, worst);
   }
-  std::printf("[ instr    ] %-60s worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), worst);
 }
 
 constexpr auto W = BufferKind::Weight;

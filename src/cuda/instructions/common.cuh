@@ -4,6 +4,7 @@
 //   [0, 32) floats    reduction scratch (values)
 //   [32, 64) ints     reduction scratch (indices)
 //   [64, ...)         the instruction's working set (input vector, scores, staged rows)
+//   [ring_offset, +ring_bytes)  the weight stream's ring (weight_stream.cuh), bytes
 #pragma once
 
 #include "cuda/device/loads.cuh"
@@ -20,6 +21,7 @@ struct Ctx {
   float* scratch;       // 32 floats
   int* scratch_i;       // 32 ints
   float* work;          // 16-byte aligned
+  float* smem;          // start of dynamic shared memory (the weight ring's offset is from here)
   __device__ const DevBuffer& buf(int32_t id) const { return a.buffers[id]; }
 };
 

@@ -1,10 +1,11 @@
 // lm_head_argmax: the final norm as a prologue, logits for the task's vocabulary rows, and
-// the tile's (max, argmax) partial so the next token needs no pass over the logits. Lane 0
-// of each warp keeps its warp's best row; a block argmax merges them (larger value, then
-// lower index: the tie rule of docs/SCHEDULE_IR.md).
+// the tile's (max, argmax) partial so the next token needs no pass over the logits. The
+// thread that finishes a row keeps its best row; a block argmax merges them (larger value,
+// then lower index: the tie rule of docs/SCHEDULE_IR.md, so the merge order is irrelevant).
 #pragma once
 
 #include "cuda/instructions/matvec_row.cuh"
+#include "cuda/instructions/weight_stream.cuh"
 
 namespace tessera::cuda {
 
@@ -19,12 +20,18 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   float best = -__int_as_float(0x7f800000);
   int best_i = 0x7fffffff;
-  for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
-    float y, unused;
-    matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, unused);
-    if (lane == 0) {
-      logits[r] = y;
-      argmax_merge(best, best_i, y, int(r));
+  auto finish_row = [&](int64_t r, float y, float) {
+    logits[r] = y;
+    argmax_merge(best, best_i, y, int(r));
+  };
+  const WeightStream s = weight_stream(c.a, t, c.smem);
+  if (s.stages > 0) {
+    stream_rows(s, h, finish_row);
+  } else {
+    for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
+      float y, unused;
+      matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, unused);
+      if (lane == 0) finish_row(r, y, 0.f);
     }
   }
   block_argmax(best, best_i, c.scratch, c.scratch_i);

@@ -1,8 +1,8 @@
 // The inner loop every weight-streaming instruction shares: one warp computes the dot
 // product of one weight row with the vector h held in shared memory. Each lane loads 16
 // bytes (8 bf16, or 8 f32 as two float4) per step, consecutive lanes take consecutive
-// 16-byte pieces so a warp reads 512 contiguous bytes of bf16 per load, and the main loop
-// issues four such loads (per matrix) before using any, to keep bytes in flight. Rows whose
+// 16-byte pieces so a warp reads 512 contiguous bytes of bf16 per load, and up to eight
+// such loads (per matrix) are issued before any is used, to keep bytes in flight. Rows whose
 // length is not a multiple of 8 (odd test shapes) take a scalar path: 16-byte alignment of
 // every row needs K % 8 == 0.
 #pragma once
@@ -21,8 +21,33 @@ __device__ __forceinline__ float dot8(const float* w, const float* h) {
   return s;
 }
 
+// U 16-byte pieces per lane (of w, and of w2 when TWO) starting at vector v, all loads
+// issued before any is used so U * 512 bytes per matrix are in flight per warp.
+template <class W, bool TWO, int U>
+__device__ __forceinline__ void matvec_pieces(const void* w, const void* w2, int64_t base, int64_t v,
+                                              const float* h, float& a1, float& a2) {
+  typename W::Vec p[U], q[TWO ? U : 1];
+#pragma unroll
+  for (int u = 0; u < U; ++u) p[u] = W::load8(w, base + (v + 32 * u) * 8);
+  if constexpr (TWO) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) q[u] = W::load8(w2, base + (v + 32 * u) * 8);
+  }
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    float f[8];
+    W::unpack(p[u], f);
+    a1 += dot8(f, h + (v + 32 * u) * 8);
+    if constexpr (TWO) {
+      W::unpack(q[u], f);
+      a2 += dot8(f, h + (v + 32 * u) * 8);
+    }
+  }
+}
+
 // Dot products of row r of w (and of w2 when TWO) with h[0, K); the warp's sum lands in
-// every lane.
+// every lane. Eight pieces per lane per round (a 2048-wide bf16 row is one round), then
+// fours and ones for the tail, so short rows (576, 896 wide) also keep loads in flight.
 template <class W, bool TWO>
 __device__ __forceinline__ void matvec_row(const void* w, const void* w2, int64_t r, int64_t K,
                                            const float* h, float& y1, float& y2) {
@@ -32,34 +57,9 @@ __device__ __forceinline__ void matvec_row(const void* w, const void* w2, int64_
   if (K % 8 == 0) {
     const int64_t nvec = K / 8;
     int64_t v = lane;
-    for (; v + 96 < nvec; v += 128) {
-      typename W::Vec p[4], q[4];
-#pragma unroll
-      for (int u = 0; u < 4; ++u) p[u] = W::load8(w, base + (v + 32 * u) * 8);
-      if constexpr (TWO) {
-#pragma unroll
-        for (int u = 0; u < 4; ++u) q[u] = W::load8(w2, base + (v + 32 * u) * 8);
-      }
-#pragma unroll
-      for (int u = 0; u < 4; ++u) {
-        float f[8];
-        W::unpack(p[u], f);
-        a1 += dot8(f, h + (v + 32 * u) * 8);
-        if constexpr (TWO) {
-          W::unpack(q[u], f);
-          a2 += dot8(f, h + (v + 32 * u) * 8);
-        }
-      }
-    }
-    for (; v < nvec; v += 32) {
-      float f[8];
-      W::unpack(W::load8(w, base + v * 8), f);
-      a1 += dot8(f, h + v * 8);
-      if constexpr (TWO) {
-        W::unpack(W::load8(w2, base + v * 8), f);
-        a2 += dot8(f, h + v * 8);
-      }
-    }
+    for (; v + 32 * 7 < nvec; v += 32 * 8) matvec_pieces<W, TWO, 8>(w, w2, base, v, h, a1, a2);
+    for (; v + 32 * 3 < nvec; v += 32 * 4) matvec_pieces<W, TWO, 4>(w, w2, base, v, h, a1, a2);
+    for (; v < nvec; v += 32) matvec_pieces<W, TWO, 1>(w, w2, base, v, h, a1, a2);
   } else {
     for (int64_t k = lane; k < K; k += 32) {
       a1 = fmaf(W::load1(w, base + k), h[k], a1);

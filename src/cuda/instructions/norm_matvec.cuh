@@ -7,11 +7,14 @@
 //
 // Rows that need per-head work (qk_norm, rope) are staged in shared memory after the input
 // vector, because a head's norm and rotation need all of its rows; the others are finished
-// by lane 0 of the warp that computed them, so a tile's size is not limited by shared memory.
+// by the thread that completes them, so a tile's size is not limited by shared memory.
+// bf16 tiles come through the weight stream (weight_stream.cuh); f32 tiles and rows whose
+// length is not a multiple of 8 through matvec_row's direct loads.
 #pragma once
 
 #include "cuda/device/rope_trig.cuh"
 #include "cuda/instructions/matvec_row.cuh"
+#include "cuda/instructions/weight_stream.cuh"
 
 namespace tessera::cuda {
 
@@ -38,15 +41,22 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   const bool gated = t.w2 >= 0;
   const void* w2 = gated ? c.buf(t.w2).ptr : nullptr;
-  for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
-    float y, y2 = 0.f;
-    if (gated) matvec_row<W, true>(w.ptr, w2, r, K, h, y, y2);
-    else matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, y2);
-    if (lane == 0) {
-      if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
-      if (gated) y = silu(y) * y2;
-      if (staged) ys[r - t.row_begin] = y;
-      else store_row(c, r, y);
+  // bias, gate, then the row is final unless a head's norm or rotation still needs it.
+  auto finish_row = [&](int64_t r, float y, float y2) {
+    if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
+    if (gated) y = silu(y) * y2;
+    if (staged) ys[r - t.row_begin] = y;
+    else store_row(c, r, y);
+  };
+  const WeightStream s = weight_stream(c.a, t, c.smem);
+  if (s.stages > 0) {
+    stream_rows(s, h, finish_row);
+  } else {
+    for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
+      float y, y2 = 0.f;
+      if (gated) matvec_row<W, true>(w.ptr, w2, r, K, h, y, y2);
+      else matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, y2);
+      if (lane == 0) finish_row(r, y, y2);
     }
   }
   if (!staged) return;
