@@ -73,6 +73,7 @@ struct KernelArgs {
   int64_t timeout_ns;
   int64_t ring_offset;       // bytes from the start of dynamic shared memory to the weight ring
   int64_t ring_bytes;        // its size; 0: weight tiles are read with plain loads (matvec_row.cuh)
+  int32_t rows_per_warp;     // 1 or 2 weight rows a warp streams at once (matvec_row.cuh)
   int32_t blocks;
 };
 

@@ -69,6 +69,23 @@ int64_t requested_ring_bytes(const CudaOptions& o) {
   return kDefaultRingBytes;
 }
 
+// Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
+constexpr int kDefaultRowsPerWarp = 2;
+
+int requested_rows_per_warp(const CudaOptions& o) {
+  if (o.rows_per_warp != 0) {
+    if (o.rows_per_warp != 1 && o.rows_per_warp != 2)
+      fail("CudaOptions::rows_per_warp = {}: expected 1 or 2", o.rows_per_warp);
+    return o.rows_per_warp;
+  }
+  if (const char* e = std::getenv("TESSERA_ROWS_PER_WARP"); e && *e) {
+    if (std::string(e) == "1") return 1;
+    if (std::string(e) == "2") return 2;
+    fail("TESSERA_ROWS_PER_WARP='{}': expected 1 or 2", e);
+  }
+  return kDefaultRowsPerWarp;
+}
+
 // A device allocation freed on destruction.
 struct DeviceMem {
   void* p = nullptr;
@@ -221,6 +238,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 16 * 16;
   s.ring_used = s.ring_bytes;
   if (s.ring_bytes > 0) s.smem = s.ring_offset + s.ring_bytes;
+  s.opt.rows_per_warp = requested_rows_per_warp(s.opt);
   if (s.smem > smem_optin)
     fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
          "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
@@ -364,6 +382,7 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.timeout_ns = int64_t(s.opt.watchdog_seconds * 1e9);
   a.ring_offset = s.ring_offset;
   a.ring_bytes = s.ring_used;
+  a.rows_per_warp = s.opt.rows_per_warp;
   a.blocks = s.blocks;
   try {
     check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
@@ -413,6 +432,11 @@ void PlanRunner::set_ring_bytes(int64_t bytes) {
 }
 
 int64_t PlanRunner::ring_bytes() const { return impl_->ring_used; }
+
+void PlanRunner::set_rows_per_warp(int rows) {
+  if (rows != 1 && rows != 2) fail("set_rows_per_warp({}): expected 1 or 2", rows);
+  impl_->opt.rows_per_warp = rows;
+}
 
 int64_t PlanRunner::steps() const { return impl_->steps; }
 int64_t PlanRunner::smem_bytes() const { return impl_->smem; }

@@ -31,6 +31,9 @@ struct CudaOptions {
   // $TESSERA_RING_BYTES, else 0 (off: slower than plain loads on an H100); clamped to what the device leaves after the largest
   // task's working set. 0: weights are read with plain loads.
   int64_t ring_bytes = -1;
+  // Weight rows a warp streams at once with plain loads (1 or 2). 0: $TESSERA_ROWS_PER_WARP,
+  // else the default in runtime.cpp.
+  int rows_per_warp = 0;
   int device = 0;
 };
 
@@ -70,6 +73,7 @@ class PlanRunner {
   // ring allocated at construction. For measuring the ring's effect.
   void set_ring_bytes(int64_t bytes);
   int64_t ring_bytes() const;
+  void set_rows_per_warp(int rows);
   int64_t steps() const;  // successful launches so far (t of the next step)
   int64_t smem_bytes() const;
   int blocks() const;

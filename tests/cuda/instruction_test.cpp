@@ -44,13 +44,16 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
   for (const Buffer& b : plan.buffers) bd.push_back(BufferData{cpu.bytes[size_t(b.id)].data(), b.dtype, b.shape});
   execute_task(plan, t, bd, pos);
 
-  // Every case on both weight paths: plain loads (ring 0) and the shared-memory weight
-  // stream, with a small ring (two stages, or plain loads where a chunk does not fit) and
-  // a 128 KiB one.
-  for (const int64_t ring : {int64_t(0), int64_t(8192), int64_t(131072)}) {
-    SCOPED_TRACE("ring " + std::to_string(ring));
+  // Every case on every weight path: plain loads (ring 0) one and two rows per warp, and
+  // the shared-memory weight stream with a small ring (two stages, or plain loads where a
+  // chunk does not fit) and a 128 KiB one.
+  struct Path { int64_t ring; int rows; };
+  for (const Path path : {Path{0, 1}, Path{0, 2}, Path{8192, 1}, Path{131072, 1}}) {
+    const int64_t ring = path.ring;
+    SCOPED_TRACE(fmt::format("ring {}, {} rows per warp", ring, path.rows));
     CudaOptions o;
     o.ring_bytes = ring;
+    o.rows_per_warp = path.rows;
     o.unsafe_skip_validation = true;
     o.guard_bytes = kGuardBytes;
     PlanRunner r(plan, o);
@@ -120,7 +123,7 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
         }
       }
     }
-    std::printf("[ instr    ] %-60s ring %6lld: worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), (long long)ring, worst);
+    std::printf("[ instr    ] %-60s ring %6lld x%d: worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), (long long)ring, path.rows, worst);
   }
 }
 

@@ -1,4 +1,4 @@
-// Step times of the megakernel under each weight-ring size, for tuning the
+// Step times of the megakernel for each rows-per-warp and weight-ring setting, for tuning the
 // defaults on a lent GPU (not a benchmark: `tessera bench` is). Disabled by default; run
 //   TESSERA_TIMING_SHAPES=llama-3.2-1b,llama-3-8b tessera_cuda_tests \
 //     --gtest_also_run_disabled_tests --gtest_filter='*StepTimes*'
@@ -57,9 +57,9 @@ double copy_bandwidth() {
 TEST(MegakernelTiming, DISABLED_StepTimes) {
   TESSERA_REQUIRE_CUDA();
   const char* shapes_env = std::getenv("TESSERA_TIMING_SHAPES");
-  const char* settings_env = std::getenv("TESSERA_TIMING_RING");
+  const char* settings_env = std::getenv("TESSERA_TIMING_SETTINGS");
   const auto shapes = split(shapes_env ? shapes_env : "llama-3.2-1b", ',');
-  const auto settings = split(settings_env ? settings_env : "0,32768,65536,131072", ',');
+  const auto settings = split(settings_env ? settings_env : "1:0,2:0,1:131072", ',');
   const double bw = copy_bandwidth();
   std::printf("copy bandwidth (read+write): %.1f GB/s\n", bw / 1e9);
   for (const std::string& shape : shapes) {
@@ -85,7 +85,11 @@ TEST(MegakernelTiming, DISABLED_StepTimes) {
     cudaStream_t stream;
     ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
     for (const std::string& setting : settings) {
-      engine.runner().set_ring_bytes(std::min<int64_t>(std::stoll(setting), ring));
+      // "ROWS_PER_WARP:RING_BYTES"
+      const size_t colon = setting.find(':');
+      ASSERT_NE(colon, std::string::npos) << setting;
+      engine.runner().set_rows_per_warp(std::stoi(setting.substr(0, colon)));
+      engine.runner().set_ring_bytes(std::min<int64_t>(std::stoll(setting.substr(colon + 1)), ring));
       std::vector<cudaEvent_t> ev(101);
       for (auto& e : ev) cudaEventCreate(&e);
       for (int i = 0; i < 10; ++i) engine.runner().enqueue(1, stream);
@@ -100,7 +104,7 @@ TEST(MegakernelTiming, DISABLED_StepTimes) {
       for (int i = 0; i < 100; ++i) cudaEventElapsedTime(&ms[size_t(i)], ev[size_t(i)], ev[size_t(i) + 1]);
       for (auto& e : ev) cudaEventDestroy(e);
       std::sort(ms.begin(), ms.end());
-      std::printf("%-14s ring %-8s median %.3f ms  min %.3f ms  floor %.3f ms (%.2f GB weights)  ratio %.2f\n",
+      std::printf("%-14s %-9s median %.3f ms  min %.3f ms  floor %.3f ms (%.2f GB weights)  ratio %.2f\n",
                   shape.c_str(), setting.c_str(), ms[50], ms[0], floor_ms, weight_bytes / 1e9, ms[50] / floor_ms);
       std::fflush(stdout);
     }

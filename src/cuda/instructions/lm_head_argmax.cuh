@@ -17,7 +17,6 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   float* h = c.work;
   load_normed_input(c, t.in, t.norm, h);
   float* logits = static_cast<float*>(c.buf(t.out).ptr);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   float best = -__int_as_float(0x7f800000);
   int best_i = 0x7fffffff;
   auto finish_row = [&](int64_t r, float y, float) {
@@ -28,11 +27,7 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   if (s.stages > 0) {
     stream_rows(s, h, finish_row);
   } else {
-    for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
-      float y, unused;
-      matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, unused);
-      if (lane == 0) finish_row(r, y, 0.f);
-    }
+    matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
   }
   block_argmax(best, best_i, c.scratch, c.scratch_i);
   if (threadIdx.x == 0) {

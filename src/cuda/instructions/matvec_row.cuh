@@ -21,53 +21,105 @@ __device__ __forceinline__ float dot8(const float* w, const float* h) {
   return s;
 }
 
-// U 16-byte pieces per lane (of w, and of w2 when TWO) starting at vector v, all loads
-// issued before any is used so U * 512 bytes per matrix are in flight per warp.
-template <class W, bool TWO, int U>
-__device__ __forceinline__ void matvec_pieces(const void* w, const void* w2, int64_t base, int64_t v,
-                                              const float* h, float& a1, float& a2) {
-  typename W::Vec p[U], q[TWO ? U : 1];
+// U 16-byte pieces per lane of each of R rows (of w, and of w2 when TWO) starting at
+// vector v, all loads issued before any is used: R * U * 512 bytes per matrix in flight
+// per warp.
+template <class W, bool TWO, int R, int U>
+__device__ __forceinline__ void matvec_pieces(const void* w, const void* w2, const int64_t* base, int64_t v,
+                                              const float* h, float* a1, float* a2) {
+  typename W::Vec p[R][U], q[R][TWO ? U : 1];
 #pragma unroll
-  for (int u = 0; u < U; ++u) p[u] = W::load8(w, base + (v + 32 * u) * 8);
+  for (int i = 0; i < R; ++i)
+#pragma unroll
+    for (int u = 0; u < U; ++u) p[i][u] = W::load8(w, base[i] + (v + 32 * u) * 8);
   if constexpr (TWO) {
 #pragma unroll
-    for (int u = 0; u < U; ++u) q[u] = W::load8(w2, base + (v + 32 * u) * 8);
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int u = 0; u < U; ++u) q[i][u] = W::load8(w2, base[i] + (v + 32 * u) * 8);
   }
 #pragma unroll
-  for (int u = 0; u < U; ++u) {
-    float f[8];
-    W::unpack(p[u], f);
-    a1 += dot8(f, h + (v + 32 * u) * 8);
-    if constexpr (TWO) {
-      W::unpack(q[u], f);
-      a2 += dot8(f, h + (v + 32 * u) * 8);
+  for (int i = 0; i < R; ++i)
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float f[8];
+      W::unpack(p[i][u], f);
+      a1[i] += dot8(f, h + (v + 32 * u) * 8);
+      if constexpr (TWO) {
+        W::unpack(q[i][u], f);
+        a2[i] += dot8(f, h + (v + 32 * u) * 8);
+      }
     }
+}
+
+// Dot products of rows r .. r+R-1 of w (and of w2 when TWO) with h[0, K); the warp's sums
+// land in every lane. Eight pieces per lane per row and round (four for two gated rows, to
+// bound registers), then fours and ones for the tail, so short rows (576, 896 wide) also
+// keep loads in flight. R = 2 doubles the bytes a warp keeps in flight on rows that are
+// one round long (2048 wide), where a single row leaves the warp idle between rows.
+template <class W, bool TWO, int R = 1>
+__device__ __forceinline__ void matvec_rows(const void* w, const void* w2, int64_t r, int64_t K,
+                                            const float* h, float* y1, float* y2) {
+  const int lane = threadIdx.x & 31;
+  int64_t base[R];
+  float a1[R], a2[R];
+#pragma unroll
+  for (int i = 0; i < R; ++i) {
+    base[i] = (r + i) * K;
+    a1[i] = a2[i] = 0.f;
+  }
+  if (K % 8 == 0) {
+    constexpr int U = TWO && R > 1 ? 4 : 8;
+    const int64_t nvec = K / 8;
+    int64_t v = lane;
+    for (; v + 32 * (U - 1) < nvec; v += 32 * U) matvec_pieces<W, TWO, R, U>(w, w2, base, v, h, a1, a2);
+    for (; v + 32 * 3 < nvec; v += 32 * 4) matvec_pieces<W, TWO, R, 4>(w, w2, base, v, h, a1, a2);
+    for (; v < nvec; v += 32) matvec_pieces<W, TWO, R, 1>(w, w2, base, v, h, a1, a2);
+  } else {
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+      for (int64_t k = lane; k < K; k += 32) {
+        a1[i] = fmaf(W::load1(w, base[i] + k), h[k], a1[i]);
+        if constexpr (TWO) a2[i] = fmaf(W::load1(w2, base[i] + k), h[k], a2[i]);
+      }
+  }
+#pragma unroll
+  for (int i = 0; i < R; ++i) {
+    y1[i] = warp_sum(a1[i]);
+    if constexpr (TWO) y2[i] = warp_sum(a2[i]);
   }
 }
 
-// Dot products of row r of w (and of w2 when TWO) with h[0, K); the warp's sum lands in
-// every lane. Eight pieces per lane per round (a 2048-wide bf16 row is one round), then
-// fours and ones for the tail, so short rows (576, 896 wide) also keep loads in flight.
 template <class W, bool TWO>
 __device__ __forceinline__ void matvec_row(const void* w, const void* w2, int64_t r, int64_t K,
                                            const float* h, float& y1, float& y2) {
-  const int lane = threadIdx.x & 31;
-  const int64_t base = r * K;
-  float a1 = 0.f, a2 = 0.f;
-  if (K % 8 == 0) {
-    const int64_t nvec = K / 8;
-    int64_t v = lane;
-    for (; v + 32 * 7 < nvec; v += 32 * 8) matvec_pieces<W, TWO, 8>(w, w2, base, v, h, a1, a2);
-    for (; v + 32 * 3 < nvec; v += 32 * 4) matvec_pieces<W, TWO, 4>(w, w2, base, v, h, a1, a2);
-    for (; v < nvec; v += 32) matvec_pieces<W, TWO, 1>(w, w2, base, v, h, a1, a2);
-  } else {
-    for (int64_t k = lane; k < K; k += 32) {
-      a1 = fmaf(W::load1(w, base + k), h[k], a1);
-      if constexpr (TWO) a2 = fmaf(W::load1(w2, base + k), h[k], a2);
+  matvec_rows<W, TWO, 1>(w, w2, r, K, h, &y1, &y2);
+}
+
+// The tile's rows [rb, re) over the block's warps, rows_per_warp (1 or 2: KernelArgs) at a
+// time; fin(row, w·h, w2·h) by lane 0 of the warp that computed the row.
+template <class W, bool TWO, class Fin>
+__device__ inline void matvec_tile(const void* w, const void* w2, int64_t rb, int64_t re, int64_t K,
+                                   const float* h, int rows_per_warp, Fin& fin) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  if (rows_per_warp == 2) {
+    for (int64_t r = rb + 2 * warp; r < re; r += 2 * warps) {
+      float y[2], y2[2] = {0.f, 0.f};
+      if (r + 1 < re) {
+        matvec_rows<W, TWO, 2>(w, w2, r, K, h, y, y2);
+        if (lane == 0) { fin(r, y[0], y2[0]); fin(r + 1, y[1], y2[1]); }
+      } else {
+        matvec_rows<W, TWO, 1>(w, w2, r, K, h, y, y2);
+        if (lane == 0) fin(r, y[0], y2[0]);
+      }
     }
+    return;
   }
-  y1 = warp_sum(a1);
-  if constexpr (TWO) y2 = warp_sum(a2);
+  for (int64_t r = rb + warp; r < re; r += warps) {
+    float y, y2 = 0.f;
+    matvec_rows<W, TWO, 1>(w, w2, r, K, h, &y, &y2);
+    if (lane == 0) fin(r, y, y2);
+  }
 }
 
 // Copies the input vector into shared memory, normalised when a norm weight is given

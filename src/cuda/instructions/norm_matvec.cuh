@@ -1,7 +1,7 @@
 // norm_matvec: the fused matrix-vector instruction (docs/SCHEDULE_IR.md). Prologue: the
 // whole input vector, RMS-normalised when `norm` is set, into shared memory (every tile
 // recomputes the norm: D floats, negligible next to its weight rows). Body: rows split
-// across warps, one row per warp at a time (matvec_row.cuh). Epilogue in the order the
+// across warps, one or two rows per warp at a time (matvec_row.cuh). Epilogue in the order the
 // spec lists: bias, silu(w·h) * (w2·h), per-head qk-norm, RoPE, residual, store (bf16
 // rounding when the destination is a bf16 cache row).
 //
@@ -52,12 +52,8 @@ __device__ inline void norm_matvec(const Ctx& c) {
   if (s.stages > 0) {
     stream_rows(s, h, finish_row);
   } else {
-    for (int64_t r = t.row_begin + warp; r < t.row_end; r += warps) {
-      float y, y2 = 0.f;
-      if (gated) matvec_row<W, true>(w.ptr, w2, r, K, h, y, y2);
-      else matvec_row<W, false>(w.ptr, nullptr, r, K, h, y, y2);
-      if (lane == 0) finish_row(r, y, y2);
-    }
+    if (gated) matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
+    else matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
   }
   if (!staged) return;
   __syncthreads();
