@@ -116,7 +116,13 @@ int64_t work_floats(const Plan& plan, const Task& t) {
       return pad4(K) + (staged ? t.p.row_end - t.p.row_begin : 0);
     }
     case Op::LmHeadArgmax: return pad4(plan.buffers[size_t(t.p.in)].shape[0]);
-    case Op::AttnPartial: return pad4(t.p.head_dim) + t.p.chunk;
+    case Op::AttnPartial: {  // q and scores of every query head of a kv group, and their stats
+      const int64_t hd = std::max<int64_t>(t.p.head_dim, 1);
+      const int64_t hq = plan.buffers[size_t(t.p.in)].shape[0] / hd;
+      const int64_t hkv = std::max<int64_t>(plan.buffers[size_t(t.p.in2)].shape[1] / hd, 1);
+      const int64_t group = std::max<int64_t>(hq / hkv, 1);
+      return pad4(group * hd) + group * t.p.chunk + 2 * group;
+    }
     default: return 0;
   }
 }
