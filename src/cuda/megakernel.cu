@@ -8,10 +8,11 @@
 // abort flag, which every other waiting block polls, so a plan that cannot finish ends the
 // launch instead of hanging the process. A wait also ends early when the flag is up.
 //
-// Weights stream ahead of the waits: before waiting on a task, the block issues the
-// cp.async copies of the task's first weight chunks into its shared-memory ring
-// (instructions/weight_stream.cuh), so HBM works while counters are pending. Weights are
-// read-only for the launch, so fetching them early can never read a stale value.
+// With the weight ring on (KernelArgs::ring_bytes; off by default, docs/PERF.md) weights
+// stream ahead of the waits: before waiting on a task, the block issues the cp.async copies
+// of the task's first weight chunks into its shared-memory ring
+// (instructions/weight_stream.cuh). Weights are read-only for the launch, so fetching them
+// early can never read a stale value.
 #include <cuda_runtime.h>
 
 #include "cuda/device/sync.cuh"

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -72,12 +71,13 @@ int64_t requested_ring_bytes(const CudaOptions& o) {
 // Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
 constexpr int kDefaultRowsPerWarp = 2;
 
+int checked_rows_per_warp(int rows, const char* what) {
+  if (rows != 1 && rows != 2) fail("{} = {}: expected 1 or 2", what, rows);
+  return rows;
+}
+
 int requested_rows_per_warp(const CudaOptions& o) {
-  if (o.rows_per_warp != 0) {
-    if (o.rows_per_warp != 1 && o.rows_per_warp != 2)
-      fail("CudaOptions::rows_per_warp = {}: expected 1 or 2", o.rows_per_warp);
-    return o.rows_per_warp;
-  }
+  if (o.rows_per_warp != 0) return checked_rows_per_warp(o.rows_per_warp, "CudaOptions::rows_per_warp");
   if (const char* e = std::getenv("TESSERA_ROWS_PER_WARP"); e && *e) {
     if (std::string(e) == "1") return 1;
     if (std::string(e) == "2") return 2;
@@ -192,6 +192,19 @@ struct PlanRunner::Impl {
   int64_t steps = 0;
   bool broken = false;
   std::string broken_why;
+
+  // Runs f; an Error from it leaves the runner unusable (its counters no longer match the
+  // step count) and propagates.
+  template <class F>
+  void or_break(F&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      broken = true;
+      broken_why = e.what();
+      throw;
+    }
+  }
   cudaStream_t stream = nullptr;
 
   void* ptr(int32_t b) const { return static_cast<uint8_t*>(bufs[size_t(b)].p) + opt.guard_bytes; }
@@ -390,14 +403,10 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.ring_bytes = s.ring_used;
   a.rows_per_warp = s.opt.rows_per_warp;
   a.blocks = s.blocks;
-  try {
+  s.or_break([&] {
     check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
           "cudaLaunchCooperativeKernel (megakernel)");
-  } catch (const Error& e) {
-    s.broken = true;
-    s.broken_why = e.what();
-    throw;
-  }
+  });
   // Counted at launch: launches on one stream run in order, and step t's thresholds assume
   // t launches before it (counters are never reset).
   ++s.steps;
@@ -406,28 +415,18 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
 void PlanRunner::check_after_sync() {
   Impl& s = *impl_;
   check_usable();
-  try {
+  s.or_break([&] {
     check(cudaGetLastError(), "megakernel execution");
     WatchdogReport r{};
     check(cudaMemcpy(&r, s.watchdog.p, sizeof r, cudaMemcpyDeviceToHost), "cudaMemcpy (watchdog report)");
     if (r.abort) fail("{}", watchdog_message(s.plan, r));
-  } catch (const Error& e) {
-    s.broken = true;
-    s.broken_why = e.what();
-    throw;
-  }
+  });
 }
 
 void PlanRunner::step(int64_t pos) {
   Impl& s = *impl_;
   enqueue(pos, s.stream);
-  try {
-    check(cudaStreamSynchronize(s.stream), "megakernel execution");
-  } catch (const Error& e) {
-    s.broken = true;
-    s.broken_why = e.what();
-    throw;
-  }
+  s.or_break([&] { check(cudaStreamSynchronize(s.stream), "megakernel execution"); });
   check_after_sync();
 }
 
@@ -440,8 +439,7 @@ void PlanRunner::set_ring_bytes(int64_t bytes) {
 int64_t PlanRunner::ring_bytes() const { return impl_->ring_used; }
 
 void PlanRunner::set_rows_per_warp(int rows) {
-  if (rows != 1 && rows != 2) fail("set_rows_per_warp({}): expected 1 or 2", rows);
-  impl_->opt.rows_per_warp = rows;
+  impl_->opt.rows_per_warp = checked_rows_per_warp(rows, "set_rows_per_warp");
 }
 
 int64_t PlanRunner::steps() const { return impl_->steps; }

@@ -113,9 +113,9 @@ TEST(CudaEngine, MatchesCpuOnRandomTiny) {
   CudaOptions ring;
   ring.ring_bytes = 128 * 1024;
   compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, weight ring", ring);
-  CudaOptions two;
-  two.rows_per_warp = 2;
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, 2 rows per warp", two);
+  CudaOptions one;  // the default is two rows per warp
+  one.rows_per_warp = 1;
+  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, 1 row per warp", one);
 }
 
 TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {

@@ -8,8 +8,8 @@
 // Rows that need per-head work (qk_norm, rope) are staged in shared memory after the input
 // vector, because a head's norm and rotation need all of its rows; the others are finished
 // by the thread that completes them, so a tile's size is not limited by shared memory.
-// bf16 tiles come through the weight stream (weight_stream.cuh); f32 tiles and rows whose
-// length is not a multiple of 8 through matvec_row's direct loads.
+// With the weight ring on, bf16 tiles whose rows are a multiple of 8 wide come through the
+// weight stream (weight_stream.cuh); everything else through matvec_row's direct loads.
 #pragma once
 
 #include "cuda/device/rope_trig.cuh"
