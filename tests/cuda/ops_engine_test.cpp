@@ -14,6 +14,8 @@
 // near-tie token differences on the random tiny model (allowed by the margin rule).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 

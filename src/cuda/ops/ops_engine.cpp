@@ -160,9 +160,16 @@ struct OpsEngine::Impl {
     check(launch_argmax(logits, V, argmax_v, argmax_i, next, s), "argmax kernel launch");
   }
 
-  // Captured on the engine's own stream (capture needs a non-default one). A failure
-  // while capturing ends the capture before the error propagates, so the stream is usable.
+  // Captured on the engine's own stream (capture needs a non-default one), after one eager
+  // run of the same sequence: that run does whatever cuBLAS and lazy module loading do on
+  // first use (initialisation, allocations) outside the capture, where such calls are
+  // illegal. Its effects are harmless: it writes KV row 0 at token 0, which the first real
+  // step at position 0 overwrites before reading. A failure while capturing ends the
+  // capture before the error propagates, so the stream is usable.
   void capture() {
+    bind(stream);
+    record(stream);
+    check(cudaStreamSynchronize(stream), "warm-up step before capture");
     check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     try {
       record(stream);
