@@ -2,6 +2,7 @@
 # The CUDA backend's checks on a lent GPU, in one call (about 8 minutes at most):
 #   1. tessera_cuda_tests (every instruction vs its CPU twin, engines, validator gate, watchdog)
 #   2. compute-sanitizer memcheck and 3. racecheck on the tiny and stories260k end-to-end tests
+#      (and on the ops baselines' tiny tests)
 #   4. the disassembly checks (scripts/check_sass.sh) where cuobjdump is present
 # Expects a build directory made on the build machine and carried with the call (default
 # ./build; binaries link cudart statically). Real checkpoints: $TESSERA_SHARED_DIR, else
@@ -51,6 +52,9 @@ if command -v compute-sanitizer >/dev/null; then
   step "memcheck (e2e)" memcheck.log 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter="$E2E" --gtest_color=no
   step "racecheck (e2e)" racecheck.log 150 compute-sanitizer --tool racecheck --error-exitcode 1 "$T" --gtest_filter="$E2E" --gtest_color=no
   step "memcheck (instructions)" memcheck_instr.log 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter='CudaInstr.*' --gtest_color=no
+  OPS='OpsEngine.MatchesCpuOnRandomTiny:OpsEngine.MatchesCpuOnQwen3StyleQkNorm:OpsEngine.TimedStepsInFlightMatchForward'
+  step "memcheck (ops)" memcheck_ops.log 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter="$OPS" --gtest_color=no
+  step "racecheck (ops)" racecheck_ops.log 120 compute-sanitizer --tool racecheck --error-exitcode 1 "$T" --gtest_filter="$OPS" --gtest_color=no
 else
   SUMMARY+=("compute-sanitizer            SKIPPED (not on PATH)")
 fi

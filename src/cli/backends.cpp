@@ -9,19 +9,23 @@
 #include "plan/plan_json.h"
 #include "validate/validate.h"
 #ifdef TESSERA_HAVE_CUDA
+#include "cuda/ops/ops_engine.h"
 #include "cuda/runtime.h"
 #endif
 
 namespace tessera::cli {
 
 void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
-  cmd->add_option("--backend", f.backend, "cpu (reference engine), emu (plan on the CPU emulator) or cuda (plan as a megakernel)")
-      ->check(CLI::IsMember({"cpu", "emu", "cuda"}))
+  cmd->add_option("--backend", f.backend,
+                  "cpu (reference engine), emu (plan on the CPU emulator), cuda (plan as a megakernel), "
+                  "ops (one CUDA kernel per operation, cuBLAS products) or ops-graph (ops captured in a CUDA graph)")
+      ->check(CLI::IsMember({"cpu", "emu", "cuda", "ops", "ops-graph"}))
       ->capture_default_str();
   cmd->add_option("--plan", f.plan, "Plan JSON for emu/cuda (default: lower the model with default knobs)");
   cmd->add_option("--arch", f.arch, "Target for the default lowering")->capture_default_str();
   cmd->add_option("--sms", f.sms, "Blocks for the default lowering (0: the target's SMs)");
-  cmd->add_option("--context", f.context, "KV cache capacity in tokens (0: model context, at most 4096)");
+  cmd->add_option("--context", f.context, "KV cache capacity in tokens (0: model context, at most 4096); "
+                  "for emu/cuda the default plan's context");
   cmd->add_option("--numerics", f.numerics, "emu: fp32 or gpu (bf16 where the GPU rounds)")
       ->check(CLI::IsMember({"fp32", "gpu"}))
       ->capture_default_str();
@@ -34,6 +38,15 @@ BackendHandle make_backend(const Model& model, const BackendFlags& f) {
   if (f.backend == "cpu") {
     h.backend = std::make_unique<CpuEngine>(model, f.context, f.threads);
     return h;
+  }
+  if (f.backend == "ops" || f.backend == "ops-graph") {
+    if (!f.plan.empty()) throw UsageError("--plan applies to --backend emu or cuda; " + f.backend + " runs no plan");
+#ifdef TESSERA_HAVE_CUDA
+    h.backend = std::make_unique<OpsEngine>(model, f.context, f.backend == "ops-graph");
+    return h;
+#else
+    fail("--backend {}: this tessera was built without a CUDA toolkit (rebuild where nvcc is on PATH)", f.backend);
+#endif
   }
   if (!f.plan.empty()) {
     h.plan = std::make_unique<Plan>(load_plan(f.plan));

@@ -1,6 +1,8 @@
-// Backend selection for the CLI: `--backend cpu|emu|cuda` with an optional `--plan`. emu and
-// cuda run a plan (the given one, else the default lowering of the model for --arch); the
-// plan is validated by whoever runs it. cuda exists only in builds with a CUDA toolkit.
+// Backend selection for the CLI: `--backend cpu|emu|cuda|ops|ops-graph` with an optional
+// `--plan`. emu and cuda run a plan (the given one, else the default lowering of the model
+// for --arch); the plan is validated by whoever runs it. ops and ops-graph are the
+// baselines without a plan (cuda/ops/ops_engine.h). cuda, ops and ops-graph exist only in
+// builds with a CUDA toolkit.
 #pragma once
 
 #include <memory>

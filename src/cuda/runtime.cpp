@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/bf16_convert.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "cuda/device_plan.h"
@@ -453,29 +454,23 @@ const Plan& PlanRunner::plan() const { return impl_->plan; }
 
 namespace {
 
-// Converts a model tensor to the buffer's dtype and uploads it in chunks (no full host copy
-// of a large weight in the converted dtype).
+// Converts a model tensor to the buffer's dtype and uploads it: f32 as stored, bf16 through
+// tensor_to_bf16 (the conversion the ops baseline shares).
 void upload_weight(PlanRunner& r, const Buffer& b, const Tensor& t, const std::string& where) {
   if (t.shape != b.shape)
     fail("{}: weight '{}' has shape {} in the model, the plan's buffer '{}' expects [{}]", where, b.weight,
          t.shape_str(), b.name, fmt::join(b.shape, ", "));
   const int64_t n = t.numel();
-  const size_t esize = size_t(buf_dtype_size(b.dtype));
   if (b.dtype == BufDType::I32) fail("{}: weight buffer '{}' has dtype i32", where, b.name);
-  std::vector<uint8_t> host(size_t(n) * esize);
-  constexpr int64_t kChunk = 1 << 20;
-  std::vector<float> f(size_t(std::min(n, kChunk)));
-  for (int64_t i = 0; i < n; i += kChunk) {
-    const int64_t m = std::min(kChunk, n - i);
-    t.to_f32(i, m, f.data());
-    if (b.dtype == BufDType::F32) {
-      std::memcpy(host.data() + size_t(i) * 4, f.data(), size_t(m) * 4);
-    } else {
-      uint16_t* dst = reinterpret_cast<uint16_t*>(host.data()) + i;
-      for (int64_t k = 0; k < m; ++k) dst[k] = f32_to_bf16(f[size_t(k)]);
-    }
+  if (b.dtype == BufDType::F32) {
+    std::vector<float> host(static_cast<size_t>(n));
+    t.to_f32(0, n, host.data());
+    r.write(b.id, host.data(), host.size() * 4);
+  } else {
+    std::vector<uint16_t> host(static_cast<size_t>(n));
+    tensor_to_bf16(t, host.data());
+    r.write(b.id, host.data(), host.size() * 2);
   }
-  r.write(b.id, host.data(), host.size());
 }
 
 }  // namespace

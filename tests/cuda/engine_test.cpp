@@ -20,6 +20,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "cuda_test_util.h"
+#include "e2e_compare.h"
 #include "engine/cpu_engine.h"
 #include "model/load.h"
 #include "model/shapes.h"
@@ -29,20 +30,6 @@
 namespace tessera::test {
 namespace {
 
-Model random_model(const std::string& shape, uint64_t seed) {
-  Model m;
-  m.config = shape_config(shape);
-  m.source = "random:" + shape;
-  m.format = "random";
-  for (const TensorEntry& e : random_tensors(m.config, seed)) {
-    std::vector<float> v(size_t(e.numel()));
-    e.fill(v.data());
-    for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));  // bf16-exact: both engines see the same weights
-    m.weights[e.name] = Tensor::owned_f32(e.shape, std::move(v));
-  }
-  return m;
-}
-
 Plan plan_for(const ModelConfig& c, const LowerConfig& knobs, int context, const std::string& label) {
   Target t = target_preset("sm_90a");
   t.sms = cuda_device_sms();
@@ -51,58 +38,15 @@ Plan plan_for(const ModelConfig& c, const LowerConfig& knobs, int context, const
   return lower(c, t, k, context, label);
 }
 
-int argmax(const std::vector<float>& v) {
-  return int(std::max_element(v.begin(), v.end()) - v.begin());  // first maximum: lowest index
-}
-
-struct Top2 { int best; float margin; };
-Top2 top2(const std::vector<float>& v) {
-  const int b = argmax(v);
-  float second = -INFINITY;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (int(i) != b) second = std::max(second, v[i]);
-  return {b, v[size_t(b)] - second};
-}
-
 void compare_engines(const Model& m, const Plan& plan, double bound, int steps, const std::string& label,
                      const CudaOptions& options = {}) {
-  SCOPED_TRACE(label);
-  CpuEngine cpu(m, plan.context, 2);
   CudaEngine gpu(plan, m, options);
-  int token = m.config.bos_token_id >= 0 ? m.config.bos_token_id : 1;
-  double worst = 0;
-  int near_ties = 0;
-  for (int pos = 0; pos < steps; ++pos) {
-    const std::vector<float> ref = cpu.forward(token, pos);
-    const std::vector<float>& got = gpu.forward(token, pos);
-    double num = 0, den = 0, maxabs = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      ASSERT_TRUE(std::isfinite(got[i])) << "step " << pos << ": logit " << i << " is " << got[i];
-      num += double(got[i] - ref[i]) * double(got[i] - ref[i]);
-      den += double(ref[i]) * double(ref[i]);
-      maxabs = std::max(maxabs, double(std::fabs(ref[i])));
-    }
-    const double rel = std::sqrt(num / den);
-    worst = std::max(worst, rel);
-    EXPECT_LE(rel, bound) << "step " << pos << ": logits relative error " << rel;
-    EXPECT_EQ(gpu.next_token(), argmax(got)) << "step " << pos << ": the plan's argmax differs from its logits' argmax";
-    const Top2 t = top2(ref);
-    if (gpu.next_token() != t.best) {
-      std::printf("[ e2e      ] %s step %d: gpu token %d, cpu token %d, cpu top-2 margin %.3g (max |logit| %.3g)\n",
-                  label.c_str(), pos, gpu.next_token(), t.best, double(t.margin), maxabs);
-      ++near_ties;
-      EXPECT_LT(t.margin, bound * maxabs) << "step " << pos << ": tokens differ although the cpu margin is "
-                                          << t.margin;
-    }
-    token = t.best;
-  }
-  std::printf("[ e2e      ] %-50s %d steps, worst logits rel error %.2e (bound %.0e), %d near-tie token differences\n",
-              label.c_str(), steps, worst, bound, near_ties);
+  compare_with_cpu(m, gpu, [&] { return gpu.next_token(); }, bound, steps, label);
 }
 
 TEST(CudaEngine, MatchesCpuOnRandomTiny) {
   TESSERA_REQUIRE_CUDA();
-  Model m = random_model("tiny", 11);
+  Model m = random_bf16_model("tiny", 11);
   LowerConfig k;
   k.kv_dtype = "f32";
   compare_engines(m, plan_for(m.config, k, 128, "tiny kv f32"), 1e-3, 64, "tiny, kv f32");
@@ -120,7 +64,7 @@ TEST(CudaEngine, MatchesCpuOnRandomTiny) {
 
 TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
   TESSERA_REQUIRE_CUDA();
-  Model m = random_model("stories260k", 12);
+  Model m = random_bf16_model("stories260k", 12);
   LowerConfig k;
   k.kv_dtype = "f32";
   compare_engines(m, plan_for(m.config, k, 256, "stories260k kv f32"), 1e-3, 64, "stories260k shape, kv f32");
@@ -161,7 +105,7 @@ TEST(CudaEngine, Stories260kTellsTheCpuStory) {
 
 TEST(CudaEngine, RefusesARejectedPlan) {
   // Needs no GPU: the validator runs before the device is touched.
-  Model m = random_model("tiny", 13);
+  Model m = random_bf16_model("tiny", 13);
   Target t = target_preset("sm_90a");
   t.sms = 8;
   LowerConfig k;
@@ -184,7 +128,7 @@ TEST(CudaEngine, RefusesARejectedPlan) {
 // report within the bound, and the engine must refuse further steps.
 TEST(CudaEngine, WatchdogReportsAStalledPlan) {
   TESSERA_REQUIRE_CUDA();
-  Model m = random_model("tiny", 14);
+  Model m = random_bf16_model("tiny", 14);
   Plan plan = plan_for(m.config, LowerConfig{}, 64, "tiny stalled");
   const std::vector<int64_t> totals = per_step_totals(plan);
   int32_t counter = -1;
