@@ -32,6 +32,7 @@ namespace {
 
 constexpr int kLeft = 80, kRight = 30, kTop = 60, kBottom = 70, kLegendRow = 22;
 constexpr int kBar = 18, kGroupGap = 36;
+constexpr int kMinGroup = 96, kMinPlot = 600;  // room for group labels and the title
 const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
@@ -100,8 +101,9 @@ std::string svg_chart(const std::vector<BenchRecord>& records, const ChartOption
   if (!(vmax > 0) || !(vmin > 0)) fail("svg chart: the records hold no positive times");
   const Axis axis = make_axis(vmin, vmax, o);
 
-  const int group_w = series * kBar;
-  const int plot_w = groups * group_w + (groups + 1) * kGroupGap;
+  const int bars_w = series * kBar;
+  const int group_w = std::max(bars_w, kMinGroup);
+  const int plot_w = std::max(groups * group_w + (groups + 1) * kGroupGap, kMinPlot);
   const int legend_h = kLegendRow * (series + 1);
   const int width = kLeft + plot_w + kRight;
   const int height = kTop + o.plot_height + kBottom + legend_h;
@@ -147,7 +149,7 @@ std::string svg_chart(const std::vector<BenchRecord>& records, const ChartOption
   // Bars and floors, one group per row.
   for (int g = 0; g < groups; ++g) {
     const ReportRow& row = layout.rows[size_t(g)];
-    const int x0 = kLeft + kGroupGap + g * (group_w + kGroupGap);
+    const int x0 = kLeft + kGroupGap + g * (group_w + kGroupGap) + (group_w - bars_w) / 2;
     const std::string group = fmt::format("{} @ {}", row.model, row.position);
     svg += fmt::format("<g class=\"group\" data-group=\"{}\">\n", xml_escape(group));
     for (int s = 0; s < series; ++s) {
@@ -166,12 +168,12 @@ std::string svg_chart(const std::vector<BenchRecord>& records, const ChartOption
       svg += fmt::format(
           "<line class=\"floor\" data-value=\"{}\" x1=\"{}\" y1=\"{:.3f}\" x2=\"{}\" y2=\"{:.3f}\" stroke=\"black\" "
           "stroke-width=\"2\" stroke-dasharray=\"5 3\"/>\n",
-          row.floor_ms, x0 - 4, fy, x0 + group_w + 2, fy);
+          row.floor_ms, x0 - 4, fy, x0 + bars_w + 2, fy);
     }
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x0 + group_w / 2, base_y + 18,
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x0 + bars_w / 2, base_y + 18,
                        xml_escape(row.model));
     svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"#555\">pos {}</text>\n</g>\n",
-                       x0 + group_w / 2, base_y + 34, row.position);
+                       x0 + bars_w / 2, base_y + 34, row.position);
   }
 
   // Legend: one swatch per series, then the floor's dash.
