@@ -247,14 +247,15 @@ TEST(EmulateTwins, NormMatvecTouchesExactlyItsFootprint) {
 }
 
 TEST(EmulateTwins, AttentionTouchesExactlyItsFootprint) {
-  // hq 4, hkv 2, hd 8, context 12; splits 1 and 3 (chunk 4), including an empty chunk.
+  // hq 4, hkv 2, hd 8, context 12; splits 1 and 3 (chunk 4), including an empty run
+  // (pos 1: the 2 positions cut into 3 runs [0,0), [0,1), [1,2)).
   struct Case {
     int splits, split;
     int64_t rb, re, pos;
     BufDType cache;
   };
   for (const Case& c : {Case{1, 0, 1, 2, 7, BufDType::F32}, Case{1, 0, 0, 2, 0, BufDType::BF16},
-                        Case{3, 1, 0, 2, 5, BufDType::F32}, Case{3, 2, 1, 2, 5, BufDType::BF16},
+                        Case{3, 1, 0, 2, 5, BufDType::F32}, Case{3, 0, 1, 2, 1, BufDType::BF16},
                         Case{3, 2, 0, 1, 11, BufDType::F32}}) {
     SCOPED_TRACE(testing::Message() << "splits " << c.splits << " split " << c.split << " pos " << c.pos);
     OneTask t(12);
@@ -273,11 +274,11 @@ TEST(EmulateTwins, AttentionTouchesExactlyItsFootprint) {
     t.prepare(Op::AttnPartial, p, c.pos, 20 + uint64_t(c.pos));
     t.run();
     t.expect_exact_footprint();
-    if (c.splits == 3 && c.split == 2 && c.pos == 5) {  // empty chunk: (-inf, 0) and zeros
+    if (c.splits == 3 && c.split == 0 && c.pos == 1) {  // empty run: (-inf, 0) and zeros
       for (int64_t h = 2; h < 4; ++h) {
-        EXPECT_EQ(t.get(p.out2, (h * 3 + 2) * 2), -INFINITY);
-        EXPECT_EQ(t.get(p.out2, (h * 3 + 2) * 2 + 1), 0.f);
-        for (int j = 0; j < 8; ++j) EXPECT_EQ(t.get(p.out, (h * 3 + 2) * 8 + j), 0.f);
+        EXPECT_EQ(t.get(p.out2, (h * 3 + 0) * 2), -INFINITY);
+        EXPECT_EQ(t.get(p.out2, (h * 3 + 0) * 2 + 1), 0.f);
+        for (int j = 0; j < 8; ++j) EXPECT_EQ(t.get(p.out, (h * 3 + 0) * 8 + j), 0.f);
       }
     }
   }

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 
+#include "tessera_commit.h"  // generated at build time (cmake/write_commit.cmake)
 #ifndef TESSERA_COMMIT
 #define TESSERA_COMMIT "unknown"
 #endif

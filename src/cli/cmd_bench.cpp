@@ -22,6 +22,7 @@
 #ifdef TESSERA_HAVE_CUDA
 #include "cuda/bench_gpu.h"
 #include "cuda/runtime.h"
+#include "cuda/step_trace.h"
 #include "cuda/timed_step.h"
 #endif
 
@@ -51,6 +52,7 @@ struct Opts {
   std::vector<std::string> report;
   std::string md, svg;
   bool log_scale = false;
+  std::string trace;  // prefix of the per-position Chrome traces of the megakernel
 };
 
 void write_text(const std::string& path, const std::string& text, const char* what) {
@@ -227,6 +229,12 @@ void run_measure(const Opts& o, const std::vector<Entry>& entries, const std::ve
         const auto [work, floor] = floor_at(pos);
         topt.working_set_bytes = work.bytes();
         b.record(e, pos, time_step(*step, pos, topt), work, floor);
+        if (!o.trace.empty() && step->runner()) {
+          const std::string path = fmt::format("{}.pos{}.json", o.trace, pos);
+          const StepTimeline tl = trace_one_step(*step->runner(), pos, path);
+          fmt::print("bench: traced one {} step at pos {} -> {}\n{}", e.backend, pos, path, tl.to_text());
+          std::fflush(stdout);
+        }
       }
     }
   }
@@ -295,6 +303,9 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--md", o->md, "Write the markdown table to this file");
   cmd->add_option("--svg", o->svg, "Write the SVG chart to this file");
   cmd->add_flag("--log-scale", o->log_scale, "SVG chart with a logarithmic ms axis");
+  cmd->add_option("--trace", o->trace,
+                  "After timing, trace one megakernel step per position: PREFIX.posP.json (Chrome trace) and a "
+                  "stage summary (where the step's time went)");
   cmd->callback([o] { run(*o); });
 }
 

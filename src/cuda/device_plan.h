@@ -75,6 +75,10 @@ struct KernelArgs {
   int64_t ring_bytes;        // its size; 0: weight tiles are read with plain loads (matvec_row.cuh)
   int32_t rows_per_warp;     // 1 or 2 weight rows a warp streams at once (matvec_row.cuh)
   int32_t blocks;
+  // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks:
+  // [3k] the block turned to the task, [3k+1] its waits were satisfied, [3k+2] it had
+  // signalled; %globaltimer nanoseconds. nullptr: not recorded.
+  unsigned long long* trace;
 };
 
 // Host entry points of megakernel.cu (plain functions so runtime.cpp needs no nvcc).

@@ -99,6 +99,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   const int32_t b = int32_t(blockIdx.x);
   for (int32_t k = a.queue_offsets[b]; k < a.queue_offsets[b + 1]; ++k) {
     const DevTask& t = a.tasks[a.queue_tasks[k]];
+    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k] = global_timer_ns();
     // The ring is free: the previous task ended with signal()'s barrier.
     const WeightStream ws = weight_stream(a, t, smem);
     if (ws.stages > 0) stream_prologue(ws);
@@ -106,9 +107,11 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
       cp_async_wait_all();  // no copy may still target shared memory when the block exits
       return;
     }
+    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();
     const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem};
     run(c);
     signal(a, t);
+    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 2] = global_timer_ns();
   }
 }
 

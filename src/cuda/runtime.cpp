@@ -95,6 +95,16 @@ struct DeviceMem {
   DeviceMem(const DeviceMem&) = delete;
   DeviceMem& operator=(const DeviceMem&) = delete;
   DeviceMem(DeviceMem&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+  DeviceMem& operator=(DeviceMem&& o) noexcept {
+    if (this != &o) {
+      if (p) cudaFree(p);
+      p = o.p;
+      n = o.n;
+      o.p = nullptr;
+      o.n = 0;
+    }
+    return *this;
+  }
   ~DeviceMem() { if (p) cudaFree(p); }
   void alloc(size_t bytes, const char* what) {
     n = bytes;
@@ -117,12 +127,13 @@ int64_t work_floats(const Plan& plan, const Task& t) {
       return pad4(K) + (staged ? t.p.row_end - t.p.row_begin : 0);
     }
     case Op::LmHeadArgmax: return pad4(plan.buffers[size_t(t.p.in)].shape[0]);
-    case Op::AttnPartial: {  // q and scores of every query head of a kv group, and their stats
+    case Op::AttnPartial: {  // q, scores and stats of every query head of a kv group; the warps' sums
       const int64_t hd = std::max<int64_t>(t.p.head_dim, 1);
       const int64_t hq = plan.buffers[size_t(t.p.in)].shape[0] / hd;
       const int64_t hkv = std::max<int64_t>(plan.buffers[size_t(t.p.in2)].shape[1] / hd, 1);
       const int64_t group = std::max<int64_t>(hq / hkv, 1);
-      return pad4(group * hd) + group * t.p.chunk + 2 * group;
+      const int64_t warps = (std::max(plan.resources.threads, 32) + 31) / 32;
+      return pad4(group * hd) + group * t.p.chunk + pad4(2 * group) + warps * group * hd;
     }
     default: return 0;
   }
@@ -191,6 +202,8 @@ struct PlanRunner::Impl {
   int64_t smem = 0;
   int64_t ring_offset = 0, ring_bytes = 0, ring_used = 0;  // weight ring in shared memory
   int64_t steps = 0;
+  DeviceMem trace;          // 3 timestamps per queue entry while tracing
+  int64_t traced_steps = 0; // steps launched with the trace on
   bool broken = false;
   std::string broken_why;
 
@@ -404,6 +417,8 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.ring_bytes = s.ring_used;
   a.rows_per_warp = s.opt.rows_per_warp;
   a.blocks = s.blocks;
+  a.trace = static_cast<unsigned long long*>(s.trace.p);
+  if (a.trace) ++s.traced_steps;
   s.or_break([&] {
     check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
           "cudaLaunchCooperativeKernel (megakernel)");
@@ -441,6 +456,39 @@ int64_t PlanRunner::ring_bytes() const { return impl_->ring_used; }
 
 void PlanRunner::set_rows_per_warp(int rows) {
   impl_->opt.rows_per_warp = checked_rows_per_warp(rows, "set_rows_per_warp");
+}
+
+void PlanRunner::set_trace(bool on) {
+  Impl& s = *impl_;
+  if (!on) {
+    s.trace = DeviceMem();
+    s.traced_steps = 0;
+    return;
+  }
+  if (s.trace.p) return;
+  size_t entries = 0;
+  for (const auto& q : s.plan.queues) entries += q.size();
+  s.trace.alloc(entries * 3 * sizeof(unsigned long long), "cudaMalloc (task trace)");
+  check(cudaMemset(s.trace.p, 0, s.trace.n), "cudaMemset (task trace)");
+}
+
+std::vector<PlanRunner::TaskTiming> PlanRunner::last_trace() const {
+  const Impl& s = *impl_;
+  if (!s.trace.p) fail("last_trace: tracing is off (call set_trace(true) before the step)");
+  if (s.traced_steps == 0) fail("last_trace: no step has run since tracing was turned on");
+  check_usable();
+  std::vector<unsigned long long> raw(s.trace.n / sizeof(unsigned long long));
+  check(cudaStreamSynchronize(s.stream), "cudaStreamSynchronize (task trace)");
+  check(cudaMemcpy(raw.data(), s.trace.p, s.trace.n, cudaMemcpyDeviceToHost), "cudaMemcpy (task trace)");
+  std::vector<TaskTiming> out;
+  out.reserve(raw.size() / 3);
+  size_t k = 0;
+  for (size_t b = 0; b < s.plan.queues.size(); ++b)
+    for (int32_t task : s.plan.queues[b]) {
+      out.push_back({task, int32_t(b), int64_t(raw[3 * k]), int64_t(raw[3 * k + 1]), int64_t(raw[3 * k + 2])});
+      ++k;
+    }
+  return out;
 }
 
 int64_t PlanRunner::steps() const { return impl_->steps; }

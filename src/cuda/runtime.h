@@ -74,6 +74,16 @@ class PlanRunner {
   void set_ring_bytes(int64_t bytes);
   int64_t ring_bytes() const;
   void set_rows_per_warp(int rows);
+  // Records when each task of every later step was turned to, was ready (its waits met) and
+  // had signalled, on the GPU's global timer (one clock for all SMs). Off by default.
+  void set_trace(bool on);
+  struct TaskTiming {
+    int32_t task = 0, block = 0;
+    int64_t turned_ns = 0, ready_ns = 0, done_ns = 0;
+  };
+  // The last finished step's timeline, in queue order per block; throws when tracing is off
+  // or no traced step has run.
+  std::vector<TaskTiming> last_trace() const;
   int64_t steps() const;  // successful launches so far (t of the next step)
   int64_t smem_bytes() const;
   int blocks() const;

@@ -17,6 +17,7 @@ class MegakernelStep : public TimedStep {
   void enqueue(int64_t pos, void* stream) override { engine_.runner().enqueue(pos, stream); }
   void check_after_sync() override { engine_.runner().check_after_sync(); }
   int64_t context() const override { return plan_.context; }
+  PlanRunner* runner() override { return &engine_.runner(); }
 
  private:
   Plan plan_;  // the engine refers to it: declared first so it outlives the engine

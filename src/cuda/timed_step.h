@@ -15,6 +15,8 @@
 
 namespace tessera {
 
+class PlanRunner;
+
 class TimedStep {
  public:
   virtual ~TimedStep() = default;
@@ -27,6 +29,8 @@ class TimedStep {
   // failed (CUDA error, the megakernel's watchdog).
   virtual void check_after_sync() = 0;
   virtual int64_t context() const = 0;
+  // The megakernel's runner (for a traced step); nullptr for backends without a plan.
+  virtual PlanRunner* runner() { return nullptr; }
 };
 
 // backend: "megakernel" (runs `plan`, which must be lowered for this model; validated),

@@ -186,8 +186,8 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
   for (int64_t r = rb; r < re; ++r) put(out, base + r, y[r - rb]);
 }
 
-// attn_partial: per query head of kv heads [rb, re), attention over the positions of chunk
-// `split`: [split*chunk, min(pos+1, (split+1)*chunk)).
+// attn_partial: per query head of kv heads [rb, re), attention over the positions of split
+// `split`: attn_split(pos, split, splits) (plan.h).
 void attn_partial(const Task& t, const Operands& op, int64_t pos) {
   const TaskParams& p = t.p;
   Scratch& s = scratch();
@@ -196,8 +196,8 @@ void attn_partial(const Task& t, const Operands& op, int64_t pos) {
   const BufferData& vc = op("in3", p.in3);    // [ctx, Hkv*hd]
   const int64_t hd = p.head_dim, width = kc.shape[1];
   const int64_t hkv = width / hd, hq = qb.shape[0] / hd, group = hq / hkv;
-  const int64_t t0 = int64_t(p.split) * p.chunk;
-  const int64_t t1 = std::min(pos + 1, t0 + p.chunk);
+  const PosRange run = attn_split(pos, p.split, p.splits);
+  const int64_t t0 = run.begin, t1 = run.end;
   const int64_t npos = t1 > t0 ? t1 - t0 : 0;
   const float scale = 1.f / std::sqrt(float(hd));
 

@@ -10,7 +10,8 @@
 
 namespace tessera {
 
-TraceRecorder::TraceRecorder(const Plan& plan) : plan_(plan), origin_(std::chrono::steady_clock::now()) {}
+TraceRecorder::TraceRecorder(const Plan& plan, std::string process, std::string clock)
+    : plan_(plan), process_(std::move(process)), clock_(std::move(clock)), origin_(std::chrono::steady_clock::now()) {}
 
 double TraceRecorder::now_us() const {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - origin_).count();
@@ -24,7 +25,7 @@ void TraceRecorder::add(int32_t task, int64_t step, int64_t pos, double start_us
 std::string TraceRecorder::to_json() const {
   nlohmann::json events = nlohmann::json::array();
   events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 0},
-                    {"args", {{"name", "tessera emulator: " + plan_.model}}}});
+                    {"args", {{"name", process_ + ": " + plan_.model}}}});
   for (size_t b = 0; b < plan_.queues.size(); ++b)
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", b},
                       {"args", {{"name", "block " + std::to_string(b)}}}});
@@ -41,7 +42,7 @@ std::string TraceRecorder::to_json() const {
   }
   nlohmann::json doc = {{"traceEvents", events},
                         {"displayTimeUnit", "ms"},
-                        {"otherData", {{"clock", "wall-clock microseconds of the CPU emulation"}}}};
+                        {"otherData", {{"clock", clock_}}}};
   return doc.dump();
 }
 

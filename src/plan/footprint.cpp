@@ -195,8 +195,10 @@ Footprint footprint(const Plan& plan, const Task& t) {
       const Checker& w = c;
       const int64_t q0 = mul(mul(rb, group, w), hd, w), q1 = mul(mul(re, group, w), hd, w);
       read(p.in, {fixed(q0, q1)});
-      const int64_t lo = mul(p.split, p.chunk, w);
-      Interval positions{Affine{lo, 0}, Affine{1, 1}, lo + p.chunk};
+      // Every split declares the rows [0, pos] it may read (its balanced run, attn_split, is a
+      // sub-range that moves with pos and so has no affine bounds): a superset, which is sound
+      // for the validator (reads only; rows [0, pos] are written before every split runs).
+      Interval positions{Affine{0, 0}, Affine{1, 1}, plan.context};
       read(p.in2, {positions, fixed(mul(rb, hd, w), mul(re, hd, w))});
       read(p.in3, {positions, fixed(mul(rb, hd, w), mul(re, hd, w))});
       if (p.splits == 1) {

@@ -102,6 +102,12 @@ int64_t task_bytes(const Plan& plan, const Task& t, int64_t pos, bool weights_on
     // but streams one row of it.
     if (t.op == Op::Embed && r.buf == t.p.w && !r.dims.empty())
       bytes /= std::max<int64_t>(1, r.dims[0].hi_at(pos) - r.dims[0].lo_at(pos));
+    // An attention split declares the KV rows [0, pos] but reads its run of them.
+    if (t.op == Op::AttnPartial && (r.buf == t.p.in2 || r.buf == t.p.in3) && !r.dims.empty() && t.p.splits > 0) {
+      const int64_t declared = std::max<int64_t>(1, r.dims[0].hi_at(pos) - r.dims[0].lo_at(pos));
+      const PosRange run = attn_split(pos, t.p.split, t.p.splits);
+      bytes = bytes / declared * (run.end - run.begin);
+    }
     total += bytes;
   }
   if (!weights_only)
@@ -126,8 +132,8 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
   for (int v : {knobs.o_rows_per_task, knobs.gate_up_rows_per_task, knobs.down_rows_per_task,
                 knobs.lm_rows_per_task, knobs.embed_cols_per_task, knobs.norm_rows_per_task})
     if (v < 0) fail("lower: tile size knobs must be >= 0 (0: choose), got {}", v);
-  if (knobs.kv_splits < 1 || knobs.kv_splits > context)
-    fail("lower: knob kv_splits={} outside [1, {}] (the context)", knobs.kv_splits, context);
+  if (knobs.kv_splits < 0 || knobs.kv_splits > context)
+    fail("lower: knob kv_splits={} outside [0, {}] (0: choose; at most the context)", knobs.kv_splits, context);
   if (knobs.pipeline_stages < 1 || knobs.pipeline_stages > 16)
     fail("lower: knob pipeline_stages={} outside [1, 16]", knobs.pipeline_stages);
   // Round-trip the string knobs through set() so a hand-built LowerConfig gets the same
@@ -153,8 +159,10 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
   plan.resources.smem_bytes = int64_t(knobs.pipeline_stages) * 16 * 1024;
   plan.config = knobs.to_json();
 
-  lowering::Builder b(config, knobs, plan);
-  lowering::emit_tasks(b, lowering::resolve_tiles(config, knobs, blocks));
+  LowerConfig k = knobs;  // with the "0: choose" knobs that are not tile sizes resolved
+  if (k.kv_splits == 0) k.kv_splits = lowering::default_kv_splits(config, blocks, context);
+  lowering::Builder b(config, k, plan);
+  lowering::emit_tasks(b, lowering::resolve_tiles(config, k, blocks));
   for (Task& t : plan.tasks) {
     Footprint f = footprint(plan, t);
     t.reads = std::move(f.reads);

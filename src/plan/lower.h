@@ -31,7 +31,7 @@ struct LowerConfig {
   int lm_rows_per_task = 0;       // 0: choose
   int embed_cols_per_task = 0;    // 0: one task
   int sms = 0;                    // blocks used; 0: every SM of the target
-  int kv_splits = 1;              // split-KV factor for attention (1: no combine step)
+  int kv_splits = 0;              // split-KV factor for attention (1: no combine step; 0: choose)
   bool fuse_norm = true;          // RMSNorm as a prologue of each matvec (else rmsnorm tasks)
   std::string counter_granularity = "group";  // "group": per tile group/head; "op": one join per op
   std::string queue_order = "bytes";          // "bytes": balance weight bytes; "round_robin"

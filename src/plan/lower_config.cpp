@@ -59,7 +59,7 @@ const std::vector<Knob>& knobs() {
       int_knob("embed_cols_per_task", "integer >= 0 (0: one task)", &LowerConfig::embed_cols_per_task, 0, kMaxRows),
       int_knob("norm_rows_per_task", "integer >= 0 (0: choose)", &LowerConfig::norm_rows_per_task, 0, kMaxRows),
       int_knob("sms", "integer >= 0 (0: every SM)", &LowerConfig::sms, 0, 1 << 16),
-      int_knob("kv_splits", "integer in [1, 1024]", &LowerConfig::kv_splits, 1, 1024),
+      int_knob("kv_splits", "integer in [0, 1024] (0: choose)", &LowerConfig::kv_splits, 0, 1024),
       int_knob("pipeline_stages", "integer in [1, 16]", &LowerConfig::pipeline_stages, 1, 16),
       {"fuse_norm", "true or false",
        [](LowerConfig& c, const std::string& k, const std::string& v) {
@@ -148,15 +148,17 @@ std::vector<std::pair<int64_t, int64_t>> split_range(int64_t n, int64_t size) {
 }
 
 // Default tile sizes. A matvec stage streams its whole weight once, so the stage takes as
-// long as its most loaded block: about two tiles per block lets the byte-balancing
-// assignment even out a ragged last tile, while keeping each tile large enough (>= 16
-// rows, a multiple of 16 so a tile is whole MMA/warp row groups) that per-task overhead
-// (waits, the norm prologue re-reading the input vector) stays small against the weight
-// bytes. q/k/v tiles are whole heads (RoPE and qk-norm mix a head's rows), one per task.
+// long as its most loaded block: one tile per block (rows rounded up to a multiple of 16,
+// whole warp row groups; at least 16). Each task carries a fixed cost of ~7 us on an H100
+// (its waits, the norm prologue re-reading the input vector, the pipeline's ramp and
+// drain), so two smaller tiles per block, the first default, cost one more of those per
+// stage: the FFN's gate/up stage at 256 tiles of 32 rows ran 7.8 us per layer slower than
+// at 131 tiles of 63 rows (docs/PERF.md, llama-3.2-1b on an H100). q/k/v tiles are whole
+// heads (RoPE and qk-norm mix a head's rows), one per task.
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   auto choose = [blocks](int64_t n, int knob) -> int64_t {
     if (knob > 0) return knob;
-    int64_t per = (n + 2 * int64_t(blocks) - 1) / (2 * int64_t(blocks));
+    int64_t per = (n + int64_t(blocks) - 1) / int64_t(blocks);
     return std::max<int64_t>(16, (per + 15) / 16 * 16);
   };
   Tiles t;
@@ -169,6 +171,17 @@ Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   // The embedding is one row gather (D elements): one task unless asked otherwise.
   t.embed_cols = k.embed_cols_per_task > 0 ? k.embed_cols_per_task : c.hidden_size;
   return t;
+}
+
+// Split-KV default: enough splits that the kv heads' attention tasks cover the blocks (runs
+// are balanced at every position, attn_split, so a long context spreads over all of them:
+// one split per kv head made llama-3.2-1b at position 4096 27x its floor, 16 splits 3.7x,
+// docs/PERF.md); at most 32, since the combine step reads every split of every head; and
+// at least 64 positions per split at a full context, since a split is a task with a fixed
+// cost (a short context gains nothing from many).
+int default_kv_splits(const ModelConfig& c, int blocks, int context) {
+  const int kv_heads = std::max(1, c.num_kv_heads);
+  return std::max(1, std::min({blocks / kv_heads, 32, context / 64}));
 }
 
 }  // namespace lowering

@@ -22,6 +22,8 @@ struct Tiles {
   int64_t o_rows = 0, gate_up_rows = 0, down_rows = 0, lm_rows = 0, embed_cols = 0, norm_rows = 0;
 };
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks);
+// kv_splits when the knob is 0.
+int default_kv_splits(const ModelConfig& c, int blocks, int context);
 
 // [begin, end) ranges of at most `size` covering [0, n).
 std::vector<std::pair<int64_t, int64_t>> split_range(int64_t n, int64_t size);

@@ -52,8 +52,8 @@ struct Affine {
 };
 
 // Half-open index interval [lo(p), min(hi(p), cap)) of one dimension. Empty when
-// lo >= min(hi, cap). cap expresses fixed chunk ends of position-bounded ranges (split-KV:
-// [s*C, min(p+1, (s+1)*C))).
+// lo >= min(hi, cap). cap bounds position-dependent ranges by the buffer's extent (the
+// KV rows [0, min(p+1, context)) attention reads).
 struct Interval {
   Affine lo;
   Affine hi;
@@ -74,7 +74,7 @@ enum class Op : uint8_t {
   Embed,         // out[c] = table[token][c]                       (cols [row_begin,row_end))
   RmsNorm,       // out[r] = in[r] * rsqrt(mean(in^2)+eps) * norm[r] (rows [row_begin,row_end))
   NormMatvec,    // fused [rmsnorm] -> W rows -> [bias] [silu*W2] [qk-norm] [rope] [+residual] -> out[ (at pos) ]
-  AttnPartial,   // attention of a kv-head group over one KV chunk (split-KV) -> partials or final
+  AttnPartial,   // attention of a kv-head group over its split of the positions (split-KV) -> partials or final
   AttnCombine,   // merge split-KV partials -> attention output
   LmHeadArgmax,  // rmsnorm -> LM head rows -> logits tile + (max, argmax) partial
   ArgmaxReduce,  // partials -> next token id
@@ -95,7 +95,9 @@ struct TaskParams {
   int32_t out = -1, out2 = -1;          // results
   int64_t row_begin = 0, row_end = 0;   // this tile's output rows / heads / columns
   int32_t head_dim = 0;
-  int32_t split = 0, splits = 1, chunk = 0;  // split-KV: this split, how many, positions each
+  // split-KV: this split, how many, and the most positions one split covers at any pos
+  // (ceil(context / splits): it sizes the GPU's score buffer). Which positions: attn_split.
+  int32_t split = 0, splits = 1, chunk = 0;
   int32_t index = 0, count = 0;              // argmax partial slot / number of partials
   bool out_at_pos = false;                   // write row `pos` of a [ctx, rows] State buffer
   float eps = 1e-5f;
@@ -166,6 +168,18 @@ struct Plan {
 
   bool operator==(const Plan&) const = default;
 };
+
+// The positions [begin, end) split `split` of `splits` attends over at `pos`: the first pos+1
+// positions cut into `splits` near-equal runs. Balanced at every position (not fixed chunks
+// of the context), so a short context still spreads over every split and a long one over
+// all of them evenly; each run has at most ceil((pos+1)/splits) <= chunk positions. The GPU
+// kernel (instructions/attn_partial.cuh) computes the same two numbers.
+struct PosRange {
+  int64_t begin, end;
+};
+inline PosRange attn_split(int64_t pos, int64_t split, int64_t splits) {
+  return {(pos + 1) * split / splits, (pos + 1) * (split + 1) / splits};
+}
 
 std::string op_name(Op op);                    // "norm_matvec", ...
 bool parse_op_name(const std::string& s, Op* op);

@@ -228,6 +228,11 @@ TEST(CudaInstr, AttnPartial) {
       {4, 2, 64, 64, 1, 64, 0, 2, 0, H},    {8, 8, 128, 40, 1, 40, 3, 5, 1, H},
       {4, 1, 64, 256, 4, 64, 0, 1, 200, H}, {4, 1, 64, 256, 4, 64, 0, 1, 70, H},
       {6, 2, 128, 100, 2, 50, 0, 2, 99, F}, {32, 8, 64, 600, 1, 600, 2, 6, 517, H},
+      // balanced splits with most runs empty (pos 0, 2), a long context, a qwen-like group of
+      // 7, a group of 16 (wider than the registers: the fallback path), head_dim 16 (tiny)
+      {8, 2, 64, 128, 8, 16, 0, 2, 0, H},   {8, 2, 64, 128, 8, 16, 1, 2, 2, H},
+      {32, 8, 64, 4097, 16, 257, 0, 8, 4096, H}, {14, 2, 64, 300, 3, 100, 0, 2, 250, H},
+      {16, 1, 64, 200, 2, 100, 0, 1, 150, H},    {4, 2, 16, 64, 2, 32, 0, 2, 40, F},
   };
   uint64_t seed = 400;
   for (const Case& k : cases)

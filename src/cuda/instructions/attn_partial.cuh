@@ -1,17 +1,25 @@
-// attn_partial: attention of the query heads of a kv-head group over one chunk of cached
-// positions [split*chunk, min(pos+1, (split+1)*chunk)). All query heads of the group at
+// attn_partial: attention of the query heads of a kv-head group over its split of the cached
+// positions, attn_split(pos, split, splits) in plan.h: [(pos+1)*split/splits,
+// (pos+1)*(split+1)/splits), balanced at every position. All query heads of the group at
 // once, because decode attention is a chain of dependent steps (q, scores, softmax,
 // weighted sum), and running the heads one after another multiplied that chain by the
 // group size (docs/PERF.md): now the chain runs once per kv head, and each K and V
 // element is read once for the whole group (GQA's reuse).
-//  - scores: one warp per position; the warp reads the K row once (lanes across head_dim,
-//    coalesced) and forms every head's dot product from it;
+//  - scores: one thread per position, reading the K row with 16-byte loads (bf16 cache)
+//    and forming every head's dot product from it, q broadcast from shared memory: a
+//    split's positions are one round of independent loads, not a chain of warp reductions
+//    per position (groups wider than the registers hold: one warp per position);
 //  - softmax: one warp per head, max-subtracted, over the chunk;
-//  - weighted sum: one thread per (head, element), the V element of a position shared by
-//    the group's threads through L1.
-// Scores of a chunk live in shared memory ([group][chunk]); the runtime sizes shared memory
-// for the largest (runtime.cpp, work_floats). Probabilities are normalised before the
-// weighted sum, as the CPU reference does.
+//  - weighted sum: warps take positions round-robin and lanes the elements of the V row
+//    (coalesced), every head of the group accumulating in registers; the warps' partial
+//    sums meet in shared memory and are added in warp order (deterministic). The first
+//    version gave each (head, element) one thread walking every position: one dependent
+//    memory round trip per position, 0.6 us each (docs/PERF.md), which made long contexts
+//    47x the floor.
+// Scores of a split live in shared memory ([group][chunk]), then the warps' partial sums
+// ([warps][group*hd]); the runtime sizes shared memory for the largest (runtime.cpp,
+// work_floats). Probabilities are normalised before the weighted sum, as the CPU reference
+// does.
 #pragma once
 
 #include "cuda/instructions/common.cuh"
@@ -25,8 +33,8 @@ __device__ inline void run_attn_partial(const Ctx& c) {
   const DevBuffer& vc = c.buf(t.in3);
   const int64_t hd = t.head_dim, width = kc.shape[1];
   const int64_t hkv = width / hd, hq = qb.shape[0] / hd, group = hq / hkv;
-  const int64_t lo = int64_t(t.split) * t.chunk;
-  const int64_t hi = min(c.a.pos + 1, lo + int64_t(t.chunk));
+  const int64_t lo = (c.a.pos + 1) * t.split / t.splits;  // attn_split (plan.h)
+  const int64_t hi = (c.a.pos + 1) * (t.split + 1) / t.splits;
   const int64_t n = hi > lo ? hi - lo : 0;
   const float scale = 1.f / sqrtf(float(hd));
   const float* q = static_cast<const float*>(qb.ptr);
@@ -35,7 +43,9 @@ __device__ inline void run_attn_partial(const Ctx& c) {
   float* qs = c.work;                                  // [group][hd]
   float* sc = qs + ((group * hd + 3) / 4) * 4;         // [group][chunk]
   float* stat = sc + group * int64_t(t.chunk);         // [group][2]: max, sum
+  float* part = stat + ((2 * group + 3) / 4) * 4;      // [warps][group*hd]: partial sums
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  constexpr int kMaxGroup = 8, kMaxPerLane = 4;  // register arrays: heads per group, elements per lane
   // Destination of head hh's element i: the final output or its slot among the splits.
   auto dst = [&](int64_t hh) { return t.splits > 1 ? out + (hh * t.splits + t.split) * hd : out + hh * hd; };
 
@@ -52,13 +62,52 @@ __device__ inline void run_attn_partial(const Ctx& c) {
     }
     for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
     __syncthreads();
-    for (int64_t s = warp; s < n; s += warps) {
-      const int64_t row = (lo + s) * width + g * hd;
-      for (int64_t j = 0; j < group; ++j) {
-        float d = 0.f;
-        for (int64_t i = lane; i < hd; i += 32) d += qs[j * hd + i] * load_rw(kc.ptr, kc.dtype, row + i);
-        d = warp_sum(d);
-        if (lane == 0) sc[j * t.chunk + s] = d * scale;
+    if (group <= kMaxGroup) {
+      const bool vec = kc.dtype == kBF16 && hd % 8 == 0;
+      for (int64_t s = threadIdx.x; s < n; s += blockDim.x) {
+        const int64_t row = (lo + s) * width + g * hd;
+        float d[kMaxGroup];
+#pragma unroll
+        for (int j = 0; j < kMaxGroup; ++j) d[j] = 0.f;
+        if (vec) {
+          // 16-byte aligned: width and g*hd are multiples of 8 elements (hd % 8 == 0).
+          const uint4* kr = reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(kc.ptr) + row);
+#pragma unroll 4
+          for (int64_t i8 = 0; i8 < hd / 8; ++i8) {
+            float kf[8];
+            unpack_bf16x8(kr[i8], kf);
+#pragma unroll
+            for (int j = 0; j < kMaxGroup; ++j) {
+              if (j >= group) break;
+#pragma unroll
+              for (int e = 0; e < 8; ++e) d[j] += qs[j * hd + i8 * 8 + e] * kf[e];
+            }
+          }
+        } else {
+          for (int64_t i = 0; i < hd; ++i) {
+            const float kf = load_rw(kc.ptr, kc.dtype, row + i);
+#pragma unroll
+            for (int j = 0; j < kMaxGroup; ++j) {
+              if (j >= group) break;
+              d[j] += qs[j * hd + i] * kf;
+            }
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < kMaxGroup; ++j) {
+          if (j >= group) break;
+          sc[j * t.chunk + s] = d[j] * scale;
+        }
+      }
+    } else {
+      for (int64_t s = warp; s < n; s += warps) {
+        const int64_t row = (lo + s) * width + g * hd;
+        for (int64_t j = 0; j < group; ++j) {
+          float d = 0.f;
+          for (int64_t i = lane; i < hd; i += 32) d += qs[j * hd + i] * load_rw(kc.ptr, kc.dtype, row + i);
+          d = warp_sum(d);
+          if (lane == 0) sc[j * t.chunk + s] = d * scale;
+        }
       }
     }
     __syncthreads();
@@ -74,19 +123,69 @@ __device__ inline void run_attn_partial(const Ctx& c) {
         sum += e;
       }
       sum = warp_sum(sum);
+      for (int64_t s = lane; s < n; s += 32) sj[s] = sj[s] / sum;
       if (lane == 0) {
         stat[j * 2] = m;
         stat[j * 2 + 1] = sum;
       }
     }
     __syncthreads();
-    for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) {
-      const int64_t j = k / hd, i = k % hd;
-      const float* sj = sc + j * t.chunk;
-      const float sum = stat[j * 2 + 1];
-      float acc = 0.f;
-      for (int64_t s = 0; s < n; ++s) acc += (sj[s] / sum) * load_rw(vc.ptr, vc.dtype, (lo + s) * width + g * hd + i);
-      dst(h0 + j)[i] = acc;
+    // Registers per lane: kMaxGroup heads x kMaxPerLane elements (hd <= 128). Constant loop
+    // bounds with runtime guards keep the arrays in registers. A warp takes kRows
+    // consecutive positions at a time and issues all their V loads before using any.
+    constexpr int kRows = 4;
+    const int64_t per_lane = (hd + 31) / 32;
+    if (group <= kMaxGroup && per_lane <= kMaxPerLane) {
+      float acc[kMaxGroup * kMaxPerLane];
+#pragma unroll
+      for (int k = 0; k < kMaxGroup * kMaxPerLane; ++k) acc[k] = 0.f;
+      for (int64_t s0 = int64_t(warp) * kRows; s0 < n; s0 += int64_t(warps) * kRows) {
+        float v[kRows][kMaxPerLane];
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          const int64_t row = (lo + s0 + r) * width + g * hd;
+#pragma unroll
+          for (int e = 0; e < kMaxPerLane; ++e) {
+            const int64_t i = lane + 32 * e;
+            v[r][e] = (s0 + r < n && e < per_lane && i < hd) ? load_rw(vc.ptr, vc.dtype, row + i) : 0.f;
+          }
+        }
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          if (s0 + r >= n) break;
+#pragma unroll
+          for (int j = 0; j < kMaxGroup; ++j) {
+            if (j >= group) break;
+            const float pj = sc[j * t.chunk + s0 + r];
+#pragma unroll
+            for (int e = 0; e < kMaxPerLane; ++e) acc[j * kMaxPerLane + e] += pj * v[r][e];
+          }
+        }
+      }
+      float* mine = part + warp * group * hd;
+#pragma unroll
+      for (int j = 0; j < kMaxGroup; ++j) {
+        if (j >= group) break;
+#pragma unroll
+        for (int e = 0; e < kMaxPerLane; ++e) {
+          const int64_t i = lane + 32 * e;
+          if (e < per_lane && i < hd) mine[j * hd + i] = acc[j * kMaxPerLane + e];
+        }
+      }
+      __syncthreads();
+      for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) {
+        float total = 0.f;
+        for (int w = 0; w < warps; ++w) total += part[w * group * hd + k];
+        dst(h0 + k / hd)[k % hd] = total;
+      }
+    } else {  // groups wider than the registers hold: one thread per (head, element)
+      for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) {
+        const int64_t j = k / hd, i = k % hd;
+        const float* sj = sc + j * t.chunk;
+        float acc = 0.f;
+        for (int64_t s = 0; s < n; ++s) acc += sj[s] * load_rw(vc.ptr, vc.dtype, (lo + s) * width + g * hd + i);
+        dst(h0 + j)[i] = acc;
+      }
     }
     if (out2)
       for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
