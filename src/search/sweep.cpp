@@ -52,12 +52,11 @@ SweepResult run_sweep(const SweepOptions& o, std::FILE* progress) {
       res.worst_s = std::max(res.worst_s, ev.cost_s);
     }
     table[knob_set_text(k)] = std::move(ev);
-    if (progress) {
-      fmt::print(progress, "\rsweep: {}/{} points evaluated", table.size(), points.size());
+    if (progress && (table.size() % 25 == 0 || table.size() == points.size())) {
+      fmt::print(progress, "sweep: {}/{} points evaluated\n", table.size(), points.size());
       std::fflush(progress);
     }
   }
-  if (progress) fmt::print(progress, "\n");
   if (res.ok == 0) fail("tune --sweep: no point of the space passed the ladder");
   const KnobSet root_knobs = space.from_config(space.base());
   res.default_knobs = knob_set_text(root_knobs);
