@@ -34,6 +34,13 @@ int64_t region_bytes(const Plan& plan, const Region& r, int64_t pos) {
 }  // namespace
 
 PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos, const std::string& where) {
+  return plan_stats(plan, PathCosts{bytes_per_s_per_block, 0, 0}, pos, where);
+}
+
+PlanStats plan_stats(const Plan& plan, const PathCosts& costs, int64_t pos, const std::string& where) {
+  const double bytes_per_s_per_block = costs.bytes_per_s_per_block;
+  if (!(bytes_per_s_per_block > 0) || costs.task_fixed_s < 0 || costs.wait_latency_s < 0)
+    fail("{}: path costs need a positive bandwidth and non-negative latencies", where);
   const size_t T = plan.tasks.size(), B = plan.queues.size(), C = plan.counters.size();
   auto bad_plan = [&](const std::string& what) {
     fail("{}: {} (run `tessera validate` for a full diagnosis)", where, what);
@@ -57,6 +64,7 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
   st.tasks_per_block.assign(B, 0);
   st.weight_bytes_per_block.assign(B, 0);
   std::vector<double> cost(T, 0);
+  std::vector<int64_t> streamed_bytes(T, 0);
   std::vector<int64_t> waiters(C, 0);
   for (size_t i = 0; i < T; ++i) {
     const Task& t = plan.tasks[i];
@@ -75,7 +83,8 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
     st.tasks_per_block[size_t(t.sm)] += 1;
     st.weight_bytes_per_block[size_t(t.sm)] = sat_add(st.weight_bytes_per_block[size_t(t.sm)], weight);
     st.total_weight_bytes = sat_add(st.total_weight_bytes, weight);
-    cost[i] = double(streamed) / bytes_per_s_per_block;
+    cost[i] = double(streamed) / bytes_per_s_per_block + costs.task_fixed_s;
+    streamed_bytes[i] = streamed;
     st.waits += int64_t(t.waits.size());
     st.signals += int64_t(t.signals.size());
     for (const Wait& w : t.waits) waiters[size_t(w.counter)] += 1;
@@ -104,6 +113,7 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
   }
   std::vector<double> start(T, 0), finish(T, 0);
   std::vector<int32_t> via(T, -1);
+  std::vector<char> via_wait(T, 0);  // whether the start was set by a counter wait
   std::vector<int32_t> ready_tasks, ready_counters;
   for (size_t i = 0; i < T; ++i)
     if (task_in[i] == 0) ready_tasks.push_back(int32_t(i));
@@ -111,10 +121,11 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
     if (counter_in[c] == 0) ready_counters.push_back(int32_t(c));
   size_t done = 0;
   bool unsatisfiable = false;
-  auto release = [&](int32_t t, double when, int32_t from) {
+  auto release = [&](int32_t t, double when, int32_t from, bool by_wait) {
     if (when >= start[size_t(t)]) {
       start[size_t(t)] = when;
       via[size_t(t)] = from;
+      via_wait[size_t(t)] = by_wait;
     }
     if (--task_in[size_t(t)] == 0) ready_tasks.push_back(t);
   };
@@ -137,7 +148,7 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
           continue;
         }
         const auto& [when, idx] = order[size_t(it - cum.begin())];
-        release(t, when, prod[size_t(idx)].first);
+        release(t, when + costs.wait_latency_s, prod[size_t(idx)].first, true);
       }
       continue;
     }
@@ -145,7 +156,7 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
     ready_tasks.pop_back();
     ++done;
     finish[size_t(t)] = start[size_t(t)] + cost[size_t(t)];
-    for (int32_t n : queue_next[size_t(t)]) release(n, finish[size_t(t)], t);
+    for (int32_t n : queue_next[size_t(t)]) release(n, finish[size_t(t)], t, false);
     for (const Signal& s : plan.tasks[size_t(t)].signals)
       if (--counter_in[size_t(s.counter)] == 0) ready_counters.push_back(s.counter);
   }
@@ -155,7 +166,11 @@ PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos
     for (size_t i = 0; i < T; ++i)
       if (last < 0 || finish[i] > finish[size_t(last)]) last = int32_t(i);
     if (last >= 0) st.critical_path_s = finish[size_t(last)];
-    for (int32_t t = last; t >= 0 && st.critical_path_tasks <= int64_t(T); t = via[size_t(t)]) st.critical_path_tasks += 1;
+    for (int32_t t = last; t >= 0 && st.critical_path_tasks <= int64_t(T); t = via[size_t(t)]) {
+      st.critical_path_tasks += 1;
+      st.critical_path_bytes = sat_add(st.critical_path_bytes, streamed_bytes[size_t(t)]);
+      st.critical_path_waits += via_wait[size_t(t)];
+    }
   }
   return st;
 }

@@ -26,10 +26,25 @@ struct PlanStats {
   // the earliest-finishing producers). -1 when the dependencies form a cycle.
   double critical_path_s = -1;
   int64_t critical_path_tasks = 0;  // tasks on that path
+  // What the path is made of (with PathCosts the path time is exactly
+  // bytes / bandwidth + tasks * task_fixed_s + waits * wait_latency_s, which is what lets
+  // the search's cost model fit those parameters by least squares).
+  int64_t critical_path_bytes = 0;  // weight + KV bytes streamed by the tasks on the path
+  int64_t critical_path_waits = 0;  // counter waits crossed along the path
+};
+
+// The bandwidth model plus two latencies the search's cost model calibrates: a fixed cost
+// per task (instruction prologue, input normalisation) and the time from a counter reaching
+// a threshold to the waiting block starting (a global-memory round trip).
+struct PathCosts {
+  double bytes_per_s_per_block = 0;
+  double task_fixed_s = 0;
+  double wait_latency_s = 0;
 };
 
 // Throws tessera::Error naming `where` when a task, queue, wait or signal refers outside
 // the plan (run the validator for the full story).
 PlanStats plan_stats(const Plan& plan, double bytes_per_s_per_block, int64_t pos, const std::string& where);
+PlanStats plan_stats(const Plan& plan, const PathCosts& costs, int64_t pos, const std::string& where);
 
 }  // namespace tessera

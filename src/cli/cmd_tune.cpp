@@ -1,0 +1,130 @@
+// tessera tune: the search loop (src/search/tune_loop.h) from the command line, its report
+// (--report) and the search-efficiency experiment (--sweep). This build has no GPU
+// Measurer wired in yet, so costs are predicted by the cost model and labelled so; the
+// lead's CUDA side plugs a Measurer into run_tune().
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "search/report.h"
+#include "search/sweep.h"
+#include "search/tune_loop.h"
+
+namespace tessera::cli {
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) fail("cannot write '{}'", path);
+}
+
+void add_tune(CLI::App& app) {
+  struct Opts {
+    TuneOptions t;
+    bool report = false, sweep = false, no_emulate = false;
+    std::string md, svg, sweep_knobs, sweep_policies = "stark,evolve,random";
+    int sweep_seeds = 10;
+    std::vector<std::string> knobs;
+    std::string space;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("tune", "Search for a faster plan: propose, validate, emulate, cost, keep or revert");
+  cmd->add_option("--model", o->t.model_path, "Model: HF directory, .gguf file or llama2.c .bin");
+  cmd->add_option("--shape", o->t.shape, "Built-in model shape instead of a file");
+  cmd->add_option("--target", o->t.target, "Target architecture (default sm_90a)");
+  cmd->add_option("--policy", o->t.policy, "stark (default), evolve or random");
+  cmd->add_option("--budget-minutes", o->t.budget_minutes, "Stop after this many minutes (this invocation)");
+  cmd->add_option("--budget-candidates", o->t.budget_candidates, "Stop when the run holds this many candidates");
+  cmd->add_option("--db", o->t.db, "Tuning database (default .tessera/tune/<model>-<target>.db)");
+  cmd->add_flag("--resume", o->t.resume, "Continue the database's last run as recorded");
+  cmd->add_option("--seed", o->t.seed, "Search seed")->capture_default_str();
+  cmd->add_option("--position", o->t.position, "Decode position the cost is for")->capture_default_str();
+  cmd->add_option("--context", o->t.context, "KV positions of the tuned plans (default min(model context, 4096))");
+  cmd->add_option("--start-knob", o->knobs, "The root candidate's knob key=value (repeatable; default: default knobs)");
+  cmd->add_option("--space", o->space, "Search only these knobs, comma-separated (default: all)");
+  cmd->add_flag("--report", o->report, "Write a report of --db instead of tuning");
+  cmd->add_option("--md", o->md, "--report/--sweep: markdown file to write (default: stdout)");
+  cmd->add_option("--svg", o->svg, "--report: SVG chart of best-so-far over candidates");
+  cmd->add_flag("--sweep", o->sweep, "Search-efficiency experiment: exhaustive sweep of --sweep-knobs, then each policy");
+  cmd->add_option("--sweep-knobs", o->sweep_knobs, "--sweep: the knob subset, comma-separated");
+  cmd->add_option("--sweep-seeds", o->sweep_seeds, "--sweep: seeds per policy")->capture_default_str();
+  cmd->add_option("--sweep-policies", o->sweep_policies, "--sweep: policies, comma-separated")->capture_default_str();
+  cmd->add_flag("--no-emulate", o->no_emulate, "--sweep: skip the emulator rung (say so when reporting)");
+  cmd->callback([o] {
+    if (o->report && o->sweep) throw UsageError("tune: --report and --sweep are separate modes; give one");
+    if (o->report) {
+      if (o->t.db.empty()) throw UsageError("tune --report: give --db FILE");
+      if (!o->t.model_path.empty() || !o->t.shape.empty() || o->t.resume)
+        throw UsageError("tune --report renders an existing database; drop --model/--shape/--resume");
+      TuneStore store(o->t.db, false);
+      const std::string md = tune_report_markdown(store);
+      if (o->md.empty()) fmt::print("{}", md);
+      else write_text(o->md, md);
+      if (!o->svg.empty()) write_text(o->svg, tune_report_svg(store));
+      return;
+    }
+    if (!o->md.empty() && !o->sweep) throw UsageError("tune: --md applies to --report and --sweep");
+    if (!o->svg.empty()) throw UsageError("tune: --svg applies to --report");
+    if (o->sweep) {
+      SweepOptions so;
+      if (!o->t.model_path.empty()) throw UsageError("tune --sweep: give a built-in --shape (the space is swept on its config)");
+      if (!o->t.shape.empty()) so.shape = o->t.shape;
+      if (!o->t.target.empty()) so.target = o->t.target;
+      so.keys = split_commas(o->sweep_knobs);
+      so.policies = split_commas(o->sweep_policies);
+      so.seeds = o->sweep_seeds;
+      so.position = o->t.position;
+      so.emulate = !o->no_emulate;
+      for (const std::string& p : so.policies) (void)make_policy(p, {});
+      SweepResult r = run_sweep(so, stderr);
+      const std::string md = sweep_markdown(r, so);
+      if (o->md.empty()) fmt::print("{}", md);
+      else write_text(o->md, md);
+      return;
+    }
+    if (o->no_emulate) throw UsageError("tune: --no-emulate applies to --sweep only (a tuning run always emulates)");
+    if (o->t.budget_minutes < 0 || o->t.budget_candidates < 0)
+      throw UsageError("tune: budgets must be >= 0");
+    if (!o->t.resume && o->t.budget_minutes == 0 && o->t.budget_candidates == 0)
+      throw UsageError("tune: give --budget-minutes M or --budget-candidates K (a run needs an end)");
+    o->t.start_knobs = o->knobs;
+    o->t.space_keys = split_commas(o->space);
+    if (!o->t.policy.empty()) (void)make_policy(o->t.policy, {});
+    TuneResult r = run_tune(o->t, nullptr, stderr);
+    fmt::print("run:        {}\n", r.run);
+    fmt::print("candidates: {} in the run, {} evaluated now, {} kept\n", r.total, r.evaluated, r.kept);
+    fmt::print("stopped:    {}\n", r.stop_reason);
+    if (r.best) {
+      fmt::print("best:       candidate {}, {:.4f} ms ({}), {:.2f}x the floor ({:.4f} ms, predicted from H100 ceilings)\n",
+                 r.best->id, r.best->cost_s * 1e3, cost_kind_name(r.best->cost_kind), r.best->cost_s / r.floor_s,
+                 r.floor_s * 1e3);
+      fmt::print("best plan:  {}\n", r.best_plan_path);
+    } else {
+      fmt::print("best:       none (no candidate passed the ladder)\n");
+      throw ExitCode{1};
+    }
+  });
+}
+
+const CommandRegistration kRegistered(75, add_tune);
+
+}  // namespace
+
+}  // namespace tessera::cli

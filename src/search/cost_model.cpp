@@ -1,0 +1,188 @@
+// The fit enumerates which parameters are free (at most three, so at most four subsets
+// with the bandwidth always free) and solves each subset's normal equations directly:
+// a non-negative least-squares solver would be more general, but three unknowns do not
+// justify one. Rows are weighted by 1/measured so a 9 ms step and a 1 ms step count alike.
+#include "search/cost_model.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "plan/plan_stats.h"
+
+namespace tessera {
+
+// H100 SXM (sm_90a, 132 SMs), docs/PERF.md "megakernel weight streaming", default plans at
+// position 1: device copy bandwidth 3.0 TB/s (read + write, measured in the same runs), so
+// 3.0e12 / 132 bytes/s per block; the latencies are calibrate() fitted to the four step
+// times measured there after "all heads of a group at once": llama-3.2-1b 1.766 ms,
+// qwen2.5-0.5b 1.900 ms, llama-3-8b 8.745 ms, smollm2-135m 1.258 ms (bandwidth held;
+// tests/search_cost_model_test.cpp re-derives these values from those four numbers).
+constexpr double kH100CopyBytesPerS = 3.0e12;
+constexpr int kH100Sms = 132;
+// The fit puts all the fixed cost on tasks (7.2 us each on the path, close to PERF.md's
+// "~8 us per dependent stage") and none on the counter round trip: with default plans a
+// wait and a task come in pairs along the path, so four points cannot tell them apart,
+// and the non-negative fit picks the simpler one. GPU measurements of plans that vary the
+// two independently (counter_granularity, fuse_norm) will separate them.
+constexpr double kH100TaskFixedS = 7.2147619559641362e-06;
+constexpr double kH100WaitLatencyS = 0.0;
+
+CostParams default_cost_params(const Target& target) {
+  CostParams p;
+  p.bytes_per_s_per_block = kH100CopyBytesPerS / kH100Sms;
+  p.task_fixed_s = kH100TaskFixedS;
+  p.wait_latency_s = kH100WaitLatencyS;
+  p.source = "H100 (docs/PERF.md, 2026-11-21): 3.0 TB/s copy bandwidth, latencies fitted to 4 measured step times";
+  if (target.arch != "sm_90a") {
+    // Same per-SM bandwidth share: the roughest guess that still ranks plans for a target.
+    p.source = fmt::format("uncalibrated for {}: H100 parameters", target.arch);
+  }
+  return p;
+}
+
+Prediction predict_step(const Plan& plan, const CostParams& params, int64_t pos) {
+  PlanStats st = plan_stats(plan, PathCosts{params.bytes_per_s_per_block, params.task_fixed_s, params.wait_latency_s},
+                            pos, "cost model");
+  if (st.critical_path_s < 0)
+    fail("cost model: plan '{}' has no critical path (a dependency cycle or an unsatisfiable wait)", plan.model);
+  Prediction p;
+  p.seconds = st.critical_path_s;
+  p.features = {st.critical_path_bytes, st.critical_path_tasks, st.critical_path_waits};
+  return p;
+}
+
+nlohmann::json features_to_json(const PathFeatures& f) {
+  return {{"path_bytes", f.path_bytes}, {"path_tasks", f.path_tasks}, {"path_waits", f.path_waits}};
+}
+
+namespace {
+
+// Solves the k x k system a x = b (k <= 3) by Gaussian elimination with partial pivoting;
+// false when singular.
+bool solve(std::array<std::array<double, 3>, 3> a, std::array<double, 3> b, int k, std::array<double, 3>* x) {
+  for (int c = 0; c < k; ++c) {
+    int piv = c;
+    for (int r = c + 1; r < k; ++r)
+      if (std::fabs(a[size_t(r)][size_t(c)]) > std::fabs(a[size_t(piv)][size_t(c)])) piv = r;
+    if (std::fabs(a[size_t(piv)][size_t(c)]) < 1e-300) return false;
+    std::swap(a[size_t(c)], a[size_t(piv)]);
+    std::swap(b[size_t(c)], b[size_t(piv)]);
+    for (int r = c + 1; r < k; ++r) {
+      double f = a[size_t(r)][size_t(c)] / a[size_t(c)][size_t(c)];
+      for (int j = c; j < k; ++j) a[size_t(r)][size_t(j)] -= f * a[size_t(c)][size_t(j)];
+      b[size_t(r)] -= f * b[size_t(c)];
+    }
+  }
+  for (int r = k - 1; r >= 0; --r) {
+    double s = b[size_t(r)];
+    for (int j = r + 1; j < k; ++j) s -= a[size_t(r)][size_t(j)] * (*x)[size_t(j)];
+    (*x)[size_t(r)] = s / a[size_t(r)][size_t(r)];
+  }
+  return true;
+}
+
+// One least-squares fit on fixed features. Unknowns: (1/bandwidth, task_fixed, wait_latency).
+CostParams fit_once(const std::vector<std::array<double, 3>>& feats, const std::vector<double>& times,
+                    const CostParams& start, bool fit_bandwidth) {
+  const double inv_bw0 = 1.0 / start.bytes_per_s_per_block;
+  double best_err = std::numeric_limits<double>::infinity();
+  CostParams best = start;
+  // Subsets of {task_fixed, wait_latency} that are free; the bandwidth is free when asked.
+  for (int mask = 0; mask < 4; ++mask) {
+    std::vector<int> free;
+    if (fit_bandwidth) free.push_back(0);
+    if (mask & 1) free.push_back(1);
+    if (mask & 2) free.push_back(2);
+    std::array<double, 3> x{};
+    if (!free.empty()) {
+      std::array<std::array<double, 3>, 3> a{};
+      std::array<double, 3> b{};
+      for (size_t i = 0; i < feats.size(); ++i) {
+        const double w = 1.0 / times[i];
+        // Residual target: time minus the fixed part (bandwidth when held).
+        const double rhs = times[i] - (fit_bandwidth ? 0.0 : feats[i][0] * inv_bw0);
+        for (size_t r = 0; r < free.size(); ++r) {
+          for (size_t c = 0; c < free.size(); ++c)
+            a[r][c] += w * w * feats[i][size_t(free[r])] * feats[i][size_t(free[c])];
+          b[r] += w * w * feats[i][size_t(free[r])] * rhs;
+        }
+      }
+      if (!solve(a, b, int(free.size()), &x)) continue;
+    }
+    std::array<double, 3> v{fit_bandwidth ? 0.0 : inv_bw0, 0.0, 0.0};
+    bool ok = true;
+    for (size_t r = 0; r < free.size(); ++r) {
+      v[size_t(free[r])] = x[r];
+      if (!(x[r] >= 0) || !std::isfinite(x[r])) ok = false;
+    }
+    if (!ok || !(v[0] > 0)) continue;
+    double err = 0;
+    for (size_t i = 0; i < feats.size(); ++i) {
+      double pred = feats[i][0] * v[0] + feats[i][1] * v[1] + feats[i][2] * v[2];
+      err += std::pow((pred - times[i]) / times[i], 2);
+    }
+    if (err < best_err) {
+      best_err = err;
+      best.bytes_per_s_per_block = 1.0 / v[0];
+      best.task_fixed_s = v[1];
+      best.wait_latency_s = v[2];
+    }
+  }
+  if (!std::isfinite(best_err)) fail("calibrate: no non-negative fit exists for these samples");
+  return best;
+}
+
+}  // namespace
+
+CostParams calibrate(const std::vector<CalibrationSample>& samples, const CostParams& start, bool fit_bandwidth) {
+  if (samples.empty()) fail("calibrate: no measured samples");
+  if (!(start.bytes_per_s_per_block > 0)) fail("calibrate: the starting bandwidth must be positive");
+  for (const CalibrationSample& s : samples)
+    if (!(s.measured_s > 0) || !std::isfinite(s.measured_s))
+      fail("calibrate: measured time {} s must be a positive number", s.measured_s);
+  CostParams p = start;
+  std::vector<double> times;
+  for (const CalibrationSample& s : samples) times.push_back(s.measured_s);
+  // The path depends on the parameters; a few rounds settle it (each round can only pick
+  // a path at least as long as the previous round's under the new parameters).
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::array<double, 3>> feats;
+    for (const CalibrationSample& s : samples) {
+      PathFeatures f = s.plan ? predict_step(*s.plan, p, s.pos).features : s.features;
+      feats.push_back({double(f.path_bytes), double(f.path_tasks), double(f.path_waits)});
+    }
+    CostParams next = fit_once(feats, times, p, fit_bandwidth);
+    bool settled = std::fabs(next.task_fixed_s - p.task_fixed_s) <= 1e-12 &&
+                   std::fabs(next.wait_latency_s - p.wait_latency_s) <= 1e-12 &&
+                   std::fabs(next.bytes_per_s_per_block / p.bytes_per_s_per_block - 1) < 1e-9;
+    p = next;
+    bool any_plan = false;
+    for (const CalibrationSample& s : samples) any_plan |= s.plan != nullptr;
+    if (settled || !any_plan) break;
+  }
+  p.source = fmt::format("calibrated on {} measured step time{}", samples.size(), samples.size() == 1 ? "" : "s");
+  return p;
+}
+
+std::vector<CalibrationSample> calibration_samples(const TuneStore& store, const std::string& target) {
+  std::vector<CalibrationSample> out;
+  for (const CalibrationRecord& r : store.calibration(target)) {
+    CalibrationSample s;
+    auto get = [&](const char* key) -> int64_t {
+      if (!r.features.is_object() || !r.features.contains(key) || !r.features[key].is_number_integer())
+        fail("tuning database '{}': calibration row {} lacks feature '{}'", store.path(), r.id, key);
+      return r.features[key].get<int64_t>();
+    };
+    s.features = {get("path_bytes"), get("path_tasks"), get("path_waits")};
+    s.pos = r.position;
+    s.measured_s = r.measured_s;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace tessera

@@ -1,0 +1,132 @@
+// Each rung catches tessera::Error and turns it into the candidate's verdict: a hostile or
+// broken candidate must cost one row in the store, never the run. Internal errors
+// (InternalError, a Tessera bug) are not caught here: they stop the tuner loudly.
+#include "search/evaluate.h"
+
+#include <fmt/format.h>
+
+#include "bench/floor.h"
+#include "core/error.h"
+#include "emulate/reference_check.h"
+#include "emulate/shape_model.h"
+#include "model/shapes.h"
+#include "plan/lower.h"
+#include "plan/plan_json.h"
+#include "validate/validate.h"
+
+namespace tessera {
+
+namespace {
+
+// "" when the plan passes the reference check on `model`, else why not.
+std::string emulate_check(const Plan& plan, const Model& model, const EvalSettings& s, uint64_t seed) {
+  ReferenceCheckOptions ro;
+  ro.prompt = {model.config.bos_token_id >= 0 ? model.config.bos_token_id : 0};
+  ro.steps = s.check_steps;
+  ro.interleavings = s.check_interleavings;
+  ro.engine_threads = s.check_threads;
+  ro.emulator.seed = seed;
+  ro.emulator.threads = s.check_threads;
+  ro.emulator.constants = [&model](const Plan& pl, int32_t buf) { return constant_values(pl, buf, model.config); };
+  const double tol = 1e-5;
+  ReferenceCheck r = check_against_reference(plan, model, ro);
+  if (r.passed(tol)) return "";
+  return r.summary(tol);
+}
+
+std::string first_diagnostic(const ValidationReport& r) {
+  const Diagnostic& d = r.errors.front();
+  return fmt::format("{}: {}", d.rule, d.message);
+}
+
+}  // namespace
+
+Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const EvalSettings& s, uint64_t check_seed) {
+  Evaluation ev;
+  auto verdict = [&](CandidateStatus st, std::string log) {
+    ev.status = st;
+    ev.log = std::move(log);
+    return ev;
+  };
+  // Rung 0: the plan.
+  std::optional<LowerConfig> knobs;
+  try {
+    if (p.knobs) {
+      knobs = space.to_config(*p.knobs);
+      ev.plan = std::make_shared<const Plan>(lower(s.model, s.target, *knobs, s.context, s.model_label));
+    } else if (p.plan) {
+      ev.plan = p.plan;
+    } else {
+      return verdict(CandidateStatus::BuildFailed, "the proposal holds neither a knob set nor a plan");
+    }
+    ev.plan_hash = content_hash(plan_to_json(*ev.plan));
+  } catch (const Error& e) {
+    return verdict(CandidateStatus::BuildFailed, fmt::format("lowering failed: {}", e.what()));
+  }
+  // Rung 1: the static proof.
+  ValidationReport vr = validate_plan(*ev.plan);
+  if (!vr.ok()) return verdict(CandidateStatus::Rejected, "validator: " + first_diagnostic(vr));
+  // Rung 2: numbers on the CPU, fresh random weights per check.
+  try {
+    if (!s.emulate) {
+      // skipped by request (EvalSettings::emulate)
+    } else if (knobs) {
+      Plan small = lower(shape_config(s.check_shape), s.target, *knobs, s.check_context, s.check_shape);
+      ValidationReport svr = validate_plan(small);
+      if (!svr.ok())
+        return verdict(CandidateStatus::Rejected, fmt::format("validator ({} check plan): {}", s.check_shape, first_diagnostic(svr)));
+      Model m = shape_model(s.check_shape, check_seed);
+      std::string bad = emulate_check(small, m, s, check_seed);
+      if (!bad.empty())
+        return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (weights seed {}):\n{}", s.check_shape, check_seed, bad));
+    } else {
+      const int64_t params = step_weight_params(s.model);
+      if (params > s.whole_plan_check_max_params)
+        return verdict(CandidateStatus::Incorrect,
+                       fmt::format("not verified: a whole plan for a model of {} weight parameters is too large to emulate "
+                                   "on the CPU (limit {}), and no GPU check is configured",
+                                   params, s.whole_plan_check_max_params));
+      Model m = shape_model(s.model_label, check_seed);
+      std::string bad = emulate_check(*ev.plan, m, s, check_seed);
+      if (!bad.empty())
+        return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (weights seed {}):\n{}", s.model_label, check_seed, bad));
+    }
+  } catch (const Error& e) {
+    return verdict(CandidateStatus::Incorrect, fmt::format("emulator: {}", e.what()));
+  }
+  // Rung 3: the GPU, or the model.
+  if (s.measurer) {
+    std::string bad;
+    try {
+      bad = s.measurer->verify(*ev.plan);
+    } catch (const Error& e) {
+      return verdict(CandidateStatus::RunFailed, fmt::format("{} verify: {}", s.measurer->name(), e.what()));
+    }
+    if (!bad.empty()) return verdict(CandidateStatus::Incorrect, fmt::format("{} vs reference: {}", s.measurer->name(), bad));
+    Measurement m;
+    try {
+      m = s.measurer->measure(*ev.plan);
+    } catch (const Error& e) {
+      m.error = e.what();
+    }
+    if (!m.error.empty()) return verdict(CandidateStatus::RunFailed, fmt::format("{}: {}", s.measurer->name(), m.error));
+    ev.cost_s = m.median_s;
+    ev.spread = m.spread;
+    ev.cost_kind = CostKind::Measured;
+    return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%", s.measurer->name(),
+                                                    m.median_s * 1e3, m.spread * 100));
+  }
+  try {
+    Prediction pr = predict_step(*ev.plan, s.cost, s.position);
+    ev.cost_s = pr.seconds;
+    ev.cost_kind = CostKind::Predicted;
+    ev.features = pr.features;
+    return verdict(CandidateStatus::Ok,
+                   fmt::format("predicted {:.4f} ms (path: {} tasks, {} waits, {} bytes)", pr.seconds * 1e3,
+                               pr.features.path_tasks, pr.features.path_waits, pr.features.path_bytes));
+  } catch (const Error& e) {
+    return verdict(CandidateStatus::RunFailed, fmt::format("cost model: {}", e.what()));
+  }
+}
+
+}  // namespace tessera

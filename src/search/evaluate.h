@@ -1,0 +1,74 @@
+// The evaluation ladder of one candidate, cheapest rung first so a bad candidate costs as
+// little as possible: lower (or take the proposed plan) -> validate (static proof; the
+// first diagnostic is the log) -> emulate the same knobs on a small shape against the CPU
+// reference, with fresh random weights whose seed is recorded -> on a GPU, verify against
+// the reference and measure (a Measurer the CUDA side implements) -> or, without one,
+// predict the cost with the cost model, labelled predicted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "model/model.h"
+#include "plan/plan.h"
+#include "search/cost_model.h"
+#include "search/knob_space.h"
+#include "search/operators.h"
+#include "search/store.h"
+
+namespace tessera {
+
+struct Measurement {
+  double median_s = 0;
+  double spread = 0;  // (p90 - p10) / median
+  std::string error;  // non-empty: the run failed (the message says why)
+};
+
+// The GPU side of the ladder, implemented by the lead's CUDA code; the search only calls it.
+class Measurer {
+ public:
+  virtual ~Measurer() = default;
+  virtual std::string name() const = 0;
+  // Runs the plan on the GPU and compares it with the reference; the error, or "" when right.
+  virtual std::string verify(const Plan& plan) = 0;
+  // Times the step (interleaved with the current best where the implementation can).
+  virtual Measurement measure(const Plan& plan) = 0;
+};
+
+struct EvalSettings {
+  ModelConfig model;         // the model being tuned
+  std::string model_label;   // shape name or path (the plan's label)
+  Target target;
+  int context = 0;           // of the tuned plans (0: lowering's default)
+  int64_t position = 1;      // the step position costs are for
+  CostParams cost;
+  Measurer* measurer = nullptr;  // null: predicted costs
+  // Correctness check on a small shape lowered with the same knobs (emulate false skips
+  // it: only for experiments that say so, never for a tuning run).
+  bool emulate = true;
+  std::string check_shape = "tiny";
+  int check_context = 32;
+  int check_steps = 3;
+  int check_interleavings = 2;
+  int check_threads = 1;  // emulator worker threads (a tuner shares the machine)
+  // Whole plans (not knob sets) are emulated on the tuned model itself, which must then be
+  // a built-in shape of at most this many weight parameters.
+  int64_t whole_plan_check_max_params = 50'000'000;
+};
+
+struct Evaluation {
+  CandidateStatus status = CandidateStatus::Pending;
+  double cost_s = 0, spread = 0;
+  CostKind cost_kind = CostKind::None;
+  std::string log;
+  std::string plan_hash;
+  std::shared_ptr<const Plan> plan;  // when lowering succeeded
+  PathFeatures features;             // of the predicted path, when predicted
+};
+
+// Never throws for a bad candidate: every failure becomes a status with its log.
+Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const EvalSettings& s, uint64_t check_seed);
+
+}  // namespace tessera

@@ -1,0 +1,84 @@
+// The knob space: every point it samples, mutates or crosses lowers and passes the
+// validator for a tiny shape and the llama-3.2-1b shape; mutation changes one or two
+// knobs; enumeration covers the space exactly.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/error.h"
+#include "model/shapes.h"
+#include "plan/lower.h"
+#include "search/knob_space.h"
+#include "validate/validate.h"
+
+namespace tessera {
+namespace {
+
+int differing(const KnobSet& a, const KnobSet& b) {
+  int n = 0;
+  for (const auto& [k, v] : a) n += b.at(k) != v;
+  return n;
+}
+
+void check_legal(const std::string& shape, int samples, int context) {
+  const ModelConfig cfg = shape_config(shape);
+  const Target t = target_preset("sm_90a");
+  KnobSpace space(cfg, t, context);
+  SearchRng rng(11);
+  std::vector<KnobSet> sets;
+  for (int i = 0; i < samples; ++i) sets.push_back(space.sample(rng));
+  for (int i = 0; i < samples; ++i) {
+    KnobSet m = space.mutate(sets[size_t(i)], rng, 1 + i % 2);
+    EXPECT_EQ(differing(sets[size_t(i)], m), 1 + i % 2);
+    sets.push_back(m);
+  }
+  for (int i = 0; i + 1 < samples; i += 2) sets.push_back(space.crossover(sets[size_t(i)], sets[size_t(i + 1)], rng));
+  for (const KnobSet& k : sets) {
+    for (const KnobDim& d : space.dims())
+      EXPECT_NE(std::find(d.values.begin(), d.values.end(), k.at(d.key)), d.values.end()) << d.key;
+    Plan p = lower(cfg, t, space.to_config(k), context, shape);
+    ValidationReport r = validate_plan(p);
+    EXPECT_TRUE(r.ok()) << shape << " " << knob_set_text(k) << "\n" << r.to_text();
+    EXPECT_EQ(space.from_json(p.config), k);  // the plan records the knobs that made it
+  }
+}
+
+TEST(SearchKnobSpace, SampledMutatedCrossedSetsLowerAndValidateTiny) { check_legal("tiny", 24, 32); }
+TEST(SearchKnobSpace, SampledMutatedCrossedSetsLowerAndValidateLlama1b) { check_legal("llama-3.2-1b", 6, 64); }
+
+TEST(SearchKnobSpace, LegalValuesFollowTheShapeAndTarget) {
+  KnobSpace tiny(shape_config("tiny"), target_preset("sm_86"), 4);
+  for (const KnobDim& d : tiny.dims()) {
+    EXPECT_FALSE(d.values.empty()) << d.key;
+    if (d.key == "kv_splits") { EXPECT_EQ(d.values, (std::vector<std::string>{"1", "2", "4"})); }
+    if (d.key == "pipeline_stages") { EXPECT_EQ(d.values, (std::vector<std::string>{"2", "4"})); }  // 99 KB of shared memory
+    if (d.key == "o_rows_per_task") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "16", "32", "64"})); }  // hidden 64
+  }
+  EXPECT_THROW(KnobSpace(shape_config("tiny"), target_preset("sm_90a"), 0), Error);
+}
+
+TEST(SearchKnobSpace, SubsetEnumeratesExactlyAndRejectsUnknownKeys) {
+  KnobSpace all(shape_config("llama-3.2-1b"), target_preset("sm_90a"), 4096);
+  KnobSpace sub = all.subset({"counter_granularity", "fuse_norm", "kv_splits"});
+  EXPECT_EQ(sub.size(), 2u * 2u * 4u);
+  auto pts = sub.enumerate(1000);
+  EXPECT_EQ(pts.size(), 16u);
+  std::set<std::string> distinct;
+  for (const KnobSet& k : pts) distinct.insert(knob_set_text(k));
+  EXPECT_EQ(distinct.size(), 16u);
+  EXPECT_THROW(sub.enumerate(10), Error);
+  try {
+    all.subset({"weight_dtype"});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'weight_dtype' is not a searchable knob"), std::string::npos) << e.what();
+  }
+  // Knobs outside the subset keep the base's values.
+  LowerConfig base;
+  base.set("sms=64");
+  KnobSpace based = KnobSpace(shape_config("tiny"), target_preset("sm_90a"), 32, base).subset({"kv_splits"});
+  EXPECT_EQ(based.to_config({{"kv_splits", "2"}}).sms, 64);
+}
+
+}  // namespace
+}  // namespace tessera
