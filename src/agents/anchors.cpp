@@ -139,11 +139,15 @@ std::optional<Word> read_anchor(const std::vector<std::string>& lines, size_t i,
       if (close != std::string_view::npos) {
         if (!trim(cur.substr(close + 2)).empty())
           fail("line {}: code after the anchor comment; an anchor must be a line of its own", j + 1);
-        text += (text.empty() ? "" : "\n") + std::string(trim(cur.substr(0, close)));
+        if (!text.empty()) text += '\n';
+        text += trim(cur.substr(0, close));
         *last = j;
         break;
       }
-      if (!trim(cur).empty()) text += (text.empty() ? "" : "\n") + std::string(trim(cur));
+      if (!trim(cur).empty()) {
+        if (!text.empty()) text += '\n';
+        text += trim(cur);
+      }
       if (++j == lines.size()) fail("line {}: the anchor comment is never closed with */", i + 1);
       if (lines[j].find(kMarkerStem) != std::string::npos)
         fail("line {}: an anchor inside the unclosed anchor comment of line {}", j + 1, i + 1);

@@ -99,7 +99,9 @@ CudaLexResult lex_cuda(const std::string& s) {
           i = n;
           continue;
         }
-        const std::string close = ")" + s.substr(j + 1, open - j - 1) + "\"";
+        std::string close(1, ')');  // )delim"
+        close.append(s, j + 1, open - j - 1);
+        close += '"';
         const size_t end = s.find(close, open + 1);
         const size_t stop = end == std::string::npos ? n : end + close.size();
         for (size_t k = i; k < stop; ++k)
