@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 
 namespace tessera::agents {
@@ -93,6 +95,34 @@ TEST(AgentsLlmConfig, AKeyInPlaceOfItsVariableNameIsRefusedWithoutEchoingIt) {
   const auto e = error_of([&] { check_llm_config(c); });
   EXPECT_NE(e.find("must NAME an environment variable"), std::string::npos) << e;
   EXPECT_EQ(e.find("sk-proj-abcdef0123456789"), std::string::npos) << "the key was echoed";
+}
+
+TEST(AgentsLlmConfig, FlagsOverEnvironmentOverFile) {
+  const std::string path = ::testing::TempDir() + "/agents_llm_config_test.json";
+  {
+    std::ofstream out(path);
+    out << R"({"base_url": "http://file/v1", "model": "file-model", "temperature": {"code": 0.3}, "timeout_s": 9})";
+  }
+  std::map<std::string, std::string> env{{"TESSERA_LLM_CONFIG", path}, {"TESSERA_LLM_MODEL", "env-model"}};
+  const EnvLookup lookup = [&](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  LlmFlags flags;
+  flags.timeout_s = 3;
+  LlmConfig c = resolve_llm_config(flags, lookup);
+  EXPECT_EQ(c.base_url, "http://file/v1");  // file
+  EXPECT_EQ(c.model, "env-model");          // environment over file
+  EXPECT_DOUBLE_EQ(c.timeout_s, 3);         // flag over file
+  EXPECT_DOUBLE_EQ(c.temperature_code, 0.3);
+  flags.model = "flag-model";
+  flags.temperature_plan = 0.6;
+  c = resolve_llm_config(flags, lookup);
+  EXPECT_EQ(c.model, "flag-model");
+  EXPECT_DOUBLE_EQ(c.temperature_plan, 0.6);
+  flags.temperature_debug = 5;
+  EXPECT_NE(error_of([&] { resolve_llm_config(flags, lookup); }).find("temperature.debug = 5"), std::string::npos);
+  std::remove(path.c_str());
 }
 
 TEST(AgentsRetryPolicy, BackoffGrowsWithJitterAndIsCapped) {

@@ -145,6 +145,12 @@ TEST(AgentsVariantGuard, EntryAndSignatureAreFixed) {
   EXPECT_TRUE(mentions(wrong, "requires (const __nv_bfloat16 * __restrict__ w", p));
 }
 
+TEST(AgentsVariantGuard, NamespacesAreFileScope) {
+  EXPECT_TRUE(check_variant("namespace {\n__device__ void f(float* y) { atomicAdd(y, 1.f); }\n}\n", {}).ok());
+  EXPECT_EQ(only_finding("namespace v {\nvoid host_side() {}\n}  // namespace v\n"), "line 2: [host-code]");
+  EXPECT_EQ(only_finding("namespace v {\n__device__ int cache;\n}\n"), "line 2: [global-state]");
+}
+
 TEST(AgentsVariantGuard, LexicalErrorsAreFindings) {
   EXPECT_EQ(only_finding("__device__ void f() {}\n/* never closed\n"), "line 2: [lexical]");
   EXPECT_EQ(only_finding("__device__ void f() {\n  const char* s = \"open;\n}\n"), "line 2: [lexical]");

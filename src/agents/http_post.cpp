@@ -22,8 +22,13 @@ void init_curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// A reply larger than this is no chat answer; stop reading rather than exhaust memory.
+constexpr size_t kMaxBodyBytes = size_t{64} << 20;
+
 size_t on_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* body = static_cast<std::string*>(user);
+  if (body->size() + size * count > kMaxBodyBytes) return 0;  // curl then fails with CURLE_WRITE_ERROR
+  body->append(data, size * count);
   return size * count;
 }
 
@@ -84,7 +89,9 @@ HttpResponse curl_post(const HttpRequest& request) {
     out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
     out.status = 0;
     out.body.clear();
-    out.transport_error = out.timed_out
+    out.transport_error = rc == CURLE_WRITE_ERROR
+                              ? fmt::format("the response exceeds {} MiB; refusing to read more", kMaxBodyBytes >> 20)
+                          : out.timed_out
                               ? fmt::format("no response within {:.3g} s (timeout)", request.timeout_s)
                               : fmt::format("{} ({})", error_buffer[0] ? error_buffer : curl_easy_strerror(rc),
                                             curl_easy_strerror(rc));

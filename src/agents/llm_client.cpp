@@ -111,7 +111,10 @@ Transcript LlmClient::complete(AgentRole role, const std::vector<ChatMessage>& m
     const HttpResponse resp = transport_(req);
     a.seconds = seconds_since(t0);
     a.http_status = resp.status;
-    wait = backoff_delay(policy, attempt, uniform(jitter_));
+    {
+      std::lock_guard<std::mutex> lock(jitter_mutex_);
+      wait = backoff_delay(policy, attempt, uniform(jitter_));
+    }
 
     if (!resp.transport_error.empty()) {
       a.error = fmt::format("{}: {}", t.url, resp.transport_error);

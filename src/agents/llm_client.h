@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -56,6 +57,8 @@ std::unique_ptr<LlmProvider> make_anthropic_messages();
 // APIs, or a bare string); the raw body, shortened, when there is none.
 std::string provider_error_message(const std::string& body);
 
+// One client may serve several agent threads: complete() shares only the jitter generator,
+// which a mutex guards.
 class LlmClient {
  public:
   // Checks the config (check_llm_config) and that the key variable, when named, is set.
@@ -72,6 +75,7 @@ class LlmClient {
   HttpTransport transport_;
   EnvLookup env_;
   std::unique_ptr<LlmProvider> provider_;
+  std::mutex jitter_mutex_;
   std::mt19937_64 jitter_;
 };
 

@@ -1,4 +1,4 @@
-// Loading and checking LlmConfig (see llm_config.h). The JSON keys mirror the struct one to
+// Loading, layering and checking LlmConfig (see llm_config.h). The JSON keys mirror the struct one to
 // one so a config file reads like the documentation in docs/AGENTS.md.
 #include "agents/llm_config.h"
 
@@ -173,6 +173,25 @@ void check_temperature(double t, const char* role) {
 }
 
 }  // namespace
+
+LlmConfig resolve_llm_config(const LlmFlags& f, const EnvLookup& env) {
+  std::string path = f.config_path;
+  if (path.empty())
+    if (const char* p = env("TESSERA_LLM_CONFIG"); p && *p) path = p;
+  LlmConfig c = path.empty() ? LlmConfig{} : load_llm_config(path);
+  apply_llm_env(c, env);
+  if (!f.provider.empty()) c.provider = f.provider;
+  if (!f.base_url.empty()) c.base_url = f.base_url;
+  if (!f.model.empty()) c.model = f.model;
+  if (!f.api_key_env.empty()) c.api_key_env = f.api_key_env;
+  if (f.timeout_s) c.timeout_s = *f.timeout_s;
+  if (f.max_tokens) c.max_tokens = *f.max_tokens;
+  if (f.temperature_plan) c.temperature_plan = *f.temperature_plan;
+  if (f.temperature_code) c.temperature_code = *f.temperature_code;
+  if (f.temperature_debug) c.temperature_debug = *f.temperature_debug;
+  check_llm_config(c);
+  return c;
+}
 
 void check_llm_config(const LlmConfig& c) {
   if (c.provider != "openai" && c.provider != "anthropic")

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,17 @@ nlohmann::json llm_config_to_json(const LlmConfig& c);
 // TESSERA_LLM_PROVIDER, _BASE_URL, _MODEL, _API_KEY_ENV, _TIMEOUT_S, _MAX_TOKENS.
 using EnvLookup = std::function<const char*(const char*)>;
 void apply_llm_env(LlmConfig& c, const EnvLookup& env);
+
+// A command's LLM flags; unset fields leave the config alone.
+struct LlmFlags {
+  std::string config_path;  // else $TESSERA_LLM_CONFIG, else no file
+  std::string provider, base_url, model, api_key_env;
+  std::optional<double> timeout_s, temperature_plan, temperature_code, temperature_debug;
+  std::optional<int> max_tokens;
+};
+
+// Defaults, then the file, then the environment, then the flags; checked.
+LlmConfig resolve_llm_config(const LlmFlags& flags, const EnvLookup& env);
 
 // Everything a request needs is present and sane; throws tessera::Error naming the field.
 void check_llm_config(const LlmConfig& c);

@@ -105,9 +105,18 @@ class Checker {
         decl_start = i + 1;
         continue;
       }
-      if (is_punct(t_, i, "{")) {  // a brace at file scope that is not a function body: skip it whole
-        const size_t close = matching(t_, i);
-        i = close;
+      if (is_punct(t_, i, "{")) {
+        bool is_namespace = false;
+        for (size_t d = decl_start; d < i; ++d) is_namespace |= is_ident(t_, d, "namespace");
+        if (is_namespace) {  // its contents are file scope too: scan on into them
+          decl_start = i + 1;
+          continue;
+        }
+        i = matching(t_, i);  // a struct or initializer at file scope: skip it whole
+        continue;
+      }
+      if (is_punct(t_, i, "}")) {  // the end of a namespace
+        decl_start = i + 1;
         continue;
       }
       if (tok.kind == CudaToken::Ident && is_punct(t_, i + 1, "(")) {
