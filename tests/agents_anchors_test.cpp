@@ -5,6 +5,9 @@
 #include "agents/fenced_code.h"
 #include "agents_scripted_server.h"
 #include "core/error.h"
+#include "model/shapes.h"
+#include "plan/lower.h"
+#include "plan/plan_json.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -175,6 +178,33 @@ TEST(AgentsAnchorsJson, MalformedMarkersAndPlanAgentChanges) {
   EXPECT_NO_THROW(check_anchors_only(source.dump(), kPlan, AnchorLanguage::Json));
   const std::string e = error_of([&] { check_anchors_only(source.dump(), changed.dump(), AnchorLanguage::Json); });
   EXPECT_NE(e.find("changes '/version'"), std::string::npos) << e;
+}
+
+// A lowered plan, marked the way a plan agent would mark it: the edit comes back as a JSON
+// Patch, stays inside the marked task, and the result is still a plan the reader accepts.
+TEST(AgentsAnchorsJson, LoweredPlanMarkedAndPatched) {
+  const Plan plan = lower(shape_config("tiny"), target_preset("sm_90a"), LowerConfig{}, 0, "tiny");
+  const std::string source = plan_to_json(plan);
+  auto marked = nlohmann::json::parse(source);
+  ASSERT_TRUE(marked["config"].is_object());
+  marked["config"]["__improve__"] = "split attention over the KV cache: kv_splits 2";
+  const std::string anchored = marked.dump(2);
+  check_anchors_only(source, anchored, AnchorLanguage::Json);
+  ASSERT_EQ(parse_anchors(anchored, AnchorLanguage::Json).at(0).pointer, "/config");
+
+  const std::string edited = apply_anchored_edit(
+      anchored, R"([{"op": "replace", "path": "/config/kv_splits", "value": 2}])", AnchorLanguage::Json);
+  const Plan back = parse_plan_json(edited, "edited plan");
+  EXPECT_EQ(back.tasks.size(), plan.tasks.size());
+  EXPECT_EQ(nlohmann::json::parse(edited)["config"]["kv_splits"], 2);
+
+  // The same agent touching a task (outside the marked config) is refused, naming it.
+  const std::string e = error_of([&] {
+    apply_anchored_edit(anchored, R"([{"op": "replace", "path": "/config/kv_splits", "value": 2},
+                                     {"op": "remove", "path": "/tasks/3/waits"}])",
+                        AnchorLanguage::Json);
+  });
+  EXPECT_NE(e.find("patch operation 1 (remove '/tasks/3/waits')"), std::string::npos) << e;
 }
 
 TEST(AgentsFencedCode, OneBlockOfTheLanguage) {
