@@ -3,7 +3,7 @@
 # packages already present. CUDA is optional and never installed here.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev
-      libsqlite3-dev libgtest-dev python3 python3-pip unzip)
+      libsqlite3-dev libgtest-dev libcurl4-openssl-dev libcpp-httplib-dev python3 python3-pip unzip)
 if [[ "${TESSERA_FUZZ:-1}" == 1 ]]; then pkgs+=(clang libclang-rt-dev); fi
 missing=()
 for p in "${pkgs[@]}"; do
