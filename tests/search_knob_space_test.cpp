@@ -50,7 +50,7 @@ TEST(SearchKnobSpace, LegalValuesFollowTheShapeAndTarget) {
   KnobSpace tiny(shape_config("tiny"), target_preset("sm_86"), 4);
   for (const KnobDim& d : tiny.dims()) {
     EXPECT_FALSE(d.values.empty()) << d.key;
-    if (d.key == "kv_splits") { EXPECT_EQ(d.values, (std::vector<std::string>{"1", "2", "4"})); }
+    if (d.key == "kv_splits") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "1", "2", "4"})); }
     if (d.key == "pipeline_stages") { EXPECT_EQ(d.values, (std::vector<std::string>{"2", "4"})); }  // 99 KB of shared memory
     if (d.key == "o_rows_per_task") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "16", "32", "64"})); }  // hidden 64
   }
@@ -60,12 +60,12 @@ TEST(SearchKnobSpace, LegalValuesFollowTheShapeAndTarget) {
 TEST(SearchKnobSpace, SubsetEnumeratesExactlyAndRejectsUnknownKeys) {
   KnobSpace all(shape_config("llama-3.2-1b"), target_preset("sm_90a"), 4096);
   KnobSpace sub = all.subset({"counter_granularity", "fuse_norm", "kv_splits"});
-  EXPECT_EQ(sub.size(), 2u * 2u * 4u);
+  EXPECT_EQ(sub.size(), 2u * 2u * 5u);  // kv_splits 0 (choose), 1, 2, 4, 8
   auto pts = sub.enumerate(1000);
-  EXPECT_EQ(pts.size(), 16u);
+  EXPECT_EQ(pts.size(), 20u);
   std::set<std::string> distinct;
   for (const KnobSet& k : pts) distinct.insert(knob_set_text(k));
-  EXPECT_EQ(distinct.size(), 16u);
+  EXPECT_EQ(distinct.size(), 20u);
   EXPECT_THROW(sub.enumerate(10), Error);
   try {
     all.subset({"weight_dtype"});

@@ -94,7 +94,7 @@ TEST(SearchTuneCli, SweepComparesPoliciesOnASmallSpace) {
                                   "--sweep-seeds 2 --md " + tmp.file("s.md"));
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string md = test::slurp(tmp.file("s.md"));
-  EXPECT_NE(md.find("16 points, 16 pass the ladder (validator + emulator"), std::string::npos) << md;
+  EXPECT_NE(md.find("20 points, 20 pass the ladder (validator + emulator"), std::string::npos) << md;
   for (const char* p : {"| stark | 2 |", "| evolve | 2 |", "| random | 2 |"}) { EXPECT_NE(md.find(p), std::string::npos) << md; }
   EXPECT_NE(md.find("predicted"), std::string::npos);
 }

@@ -40,7 +40,7 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
   for (int s : {2, 4, 8})
     if (int64_t(s + 1) * 16 * 1024 <= target.smem_per_block) stages.push_back(std::to_string(s));
   if (stages.empty()) stages.push_back("1");
-  std::vector<std::string> splits;
+  std::vector<std::string> splits{"0"};  // 0: the lowering chooses (its default)
   for (int s : {1, 2, 4, 8})
     if (s <= context) splits.push_back(std::to_string(s));
   std::vector<std::string> heads;

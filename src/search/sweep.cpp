@@ -60,8 +60,10 @@ SweepResult run_sweep(const SweepOptions& o, std::FILE* progress) {
   if (res.ok == 0) fail("tune --sweep: no point of the space passed the ladder");
   const KnobSet root_knobs = space.from_config(space.base());
   res.default_knobs = knob_set_text(root_knobs);
-  const Evaluation& root_ev = table.at(res.default_knobs);
-  res.default_s = root_ev.status == CandidateStatus::Ok ? root_ev.cost_s : 0;
+  // The default knobs may lie outside a subset space (e.g. kv_splits=0, "choose", when the
+  // sweep enumerates explicit split counts): then there is no default to report.
+  const auto root_it = table.find(res.default_knobs);
+  res.default_s = root_it != table.end() && root_it->second.status == CandidateStatus::Ok ? root_it->second.cost_s : 0;
   const double target = res.best_s * (1 + o.tolerance);
 
   for (const std::string& name : o.policies) {
