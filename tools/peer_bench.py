@@ -215,7 +215,19 @@ def make_step(backend, model, config, pos, torch, transformers, compile_mode):
     cache = static_cache(transformers, config, pos + 1, torch)
     prefill(model, torch, cache, pos, vocab)
 
+    # transformers 5.x writes a StaticCache at each layer's running length (cumulative_length),
+    # which every call advances, and takes positions from position_ids; 4.4x writes at
+    # cache_position. Rewinding the running length on the GPU (a capturable fill_) keeps
+    # every repetition, warm-up and capture included, decoding at position `pos`.
+    running = [layer.cumulative_length for layer in getattr(cache, "layers", [])
+               if isinstance(getattr(layer, "cumulative_length", None), torch.Tensor)]
+    position_ids = cache_position.view(1, 1)
+
     def forward():
+        for length in running:
+            length.fill_(pos)
+        if running:
+            return model(input_ids=token, past_key_values=cache, use_cache=True, position_ids=position_ids).logits
         return model(input_ids=token, past_key_values=cache, use_cache=True, cache_position=cache_position).logits
 
     if backend == "torch-compile":
