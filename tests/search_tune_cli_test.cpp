@@ -88,6 +88,21 @@ TEST(SearchTuneCli, MistakesAreUsageErrorsOrNamedFailures) {
   }
 }
 
+// Without a usable GPU (CI) `--measure gpu` fails with a message naming why, before any
+// candidate is recorded as measured; a bad --measure value is a usage error.
+TEST(SearchTuneCli, MeasureGpuNeedsADevice) {
+  test::TempDir tmp;
+  test::RunResult bad = run_tessera("tune --shape tiny --measure fast --budget-candidates 1 --db " + tmp.file("a.db"));
+  EXPECT_EQ(bad.rc, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--measure"), std::string::npos) << bad.err;
+  test::RunResult r = run_tessera("tune --shape tiny --measure gpu --budget-candidates 1 --db " + tmp.file("g.db"));
+  if (r.rc == 0) GTEST_SKIP() << "a GPU is present: tests/cuda/gpu_measurer_test.cpp covers the measured path";
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_TRUE(r.err.find("no usable CUDA device") != std::string::npos ||
+              r.err.find("built without a CUDA toolkit") != std::string::npos)
+      << r.err;
+}
+
 TEST(SearchTuneCli, SweepComparesPoliciesOnASmallSpace) {
   test::TempDir tmp;
   test::RunResult r = run_tessera("tune --sweep --shape tiny --sweep-knobs counter_granularity,fuse_norm,kv_splits "

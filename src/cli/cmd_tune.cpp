@@ -1,15 +1,22 @@
 // tessera tune: the search loop (src/search/tune_loop.h) from the command line, its report
-// (--report) and the search-efficiency experiment (--sweep). This build has no GPU
-// Measurer wired in yet, so costs are predicted by the cost model and labelled so; the
-// lead's CUDA side plugs a Measurer into run_tune().
+// (--report) and the search-efficiency experiment (--sweep). Costs are predicted by the
+// cost model and labelled so, unless `--measure gpu` plugs the CUDA Measurer
+// (cuda/gpu_measurer.h) into run_tune(): then every candidate that passes the emulator is
+// verified against the CPU reference on the GPU and timed as `tessera bench` times.
 #include <filesystem>
 #include <fstream>
 
+#include "cli/backends.h"
+#include "cli/common.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "emulate/shape_model.h"
 #include "search/report.h"
 #include "search/sweep.h"
 #include "search/tune_loop.h"
+#ifdef TESSERA_HAVE_CUDA
+#include "cuda/gpu_measurer.h"
+#endif
 
 namespace tessera::cli {
 
@@ -43,6 +50,8 @@ void add_tune(CLI::App& app) {
     int sweep_seeds = 10;
     std::vector<std::string> knobs;
     std::string space;
+    std::string measure = "model";
+    int gpu_steps = 50;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("tune", "Search for a faster plan: propose, validate, emulate, cost, keep or revert");
@@ -67,6 +76,11 @@ void add_tune(CLI::App& app) {
   cmd->add_option("--sweep-seeds", o->sweep_seeds, "--sweep: seeds per policy")->capture_default_str();
   cmd->add_option("--sweep-policies", o->sweep_policies, "--sweep: policies, comma-separated")->capture_default_str();
   cmd->add_flag("--no-emulate", o->no_emulate, "--sweep: skip the emulator rung (say so when reporting)");
+  cmd->add_option("--measure", o->measure,
+                  "model: costs predicted by the cost model (default); gpu: verify each candidate against the "
+                  "CPU reference on the GPU and time it (CUDA builds)")
+      ->check(CLI::IsMember({"model", "gpu"}));
+  cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")->capture_default_str();
   cmd->callback([o] {
     if (o->report && o->sweep) throw UsageError("tune: --report and --sweep are separate modes; give one");
     if (o->report) {
@@ -107,7 +121,28 @@ void add_tune(CLI::App& app) {
     o->t.start_knobs = o->knobs;
     o->t.space_keys = split_commas(o->space);
     if (!o->t.policy.empty()) (void)make_policy(o->t.policy, {});
-    TuneResult r = run_tune(o->t, nullptr, stderr);
+    Measurer* measurer = nullptr;
+#ifdef TESSERA_HAVE_CUDA
+    std::unique_ptr<Model> model;
+    std::unique_ptr<GpuMeasurer> gpu;
+#endif
+    if (o->measure == "gpu") {
+      if (o->gpu_steps < 1) throw UsageError("tune: --gpu-steps must be >= 1");
+#ifdef TESSERA_HAVE_CUDA
+      model = std::make_unique<Model>(o->t.shape.empty() ? load_model_verbose(o->t.model_path) : shape_model(o->t.shape, 0));
+      round_weights_to_bf16(*model);  // the reference then sees exactly the weights the GPU runs
+      GpuMeasurerOptions g;
+      g.position = o->t.position;
+      g.steps = o->gpu_steps;
+      gpu = std::make_unique<GpuMeasurer>(*model, g);
+      fmt::print(stderr, "tune: measuring on {} (copy {:.0f} GB/s, matmul {:.1f} TFLOP/s)\n", gpu->name(),
+                 gpu->ceilings().copy_gbps, gpu->ceilings().matmul_tflops);
+      measurer = gpu.get();
+#else
+      fail("tune --measure gpu: this tessera was built without a CUDA toolkit");
+#endif
+    }
+    TuneResult r = run_tune(o->t, measurer, stderr);
     fmt::print("run:        {}\n", r.run);
     fmt::print("candidates: {} in the run, {} evaluated now, {} kept\n", r.total, r.evaluated, r.kept);
     fmt::print("stopped:    {}\n", r.stop_reason);

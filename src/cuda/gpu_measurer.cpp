@@ -1,0 +1,67 @@
+#include "cuda/gpu_measurer.h"
+
+#include <fmt/format.h>
+
+#include "bench/floor.h"
+#include "bench/stats.h"
+#include "core/error.h"
+#include "cuda/bench_gpu.h"
+#include "cuda/runtime.h"
+#include "cuda/timed_step.h"
+#include "verify/backend_check.h"
+
+namespace tessera {
+
+GpuMeasurer::GpuMeasurer(const Model& model, const GpuMeasurerOptions& options) : model_(model), opt_(options) {
+  if (std::string why; !cuda_device_available(&why)) fail("GPU measurer: no usable CUDA device ({})", why);
+  if (opt_.steps < 1 || opt_.warmup < 0 || opt_.verify_steps < 1)
+    fail("GPU measurer: steps {} (>= 1), warmup {} (>= 0), verify steps {} (>= 1)", opt_.steps, opt_.warmup,
+         opt_.verify_steps);
+  ceilings_ = measure_ceilings();
+  device_ = read_gpu_info().name;
+}
+
+std::string GpuMeasurer::name() const { return "cuda:" + device_; }
+
+std::string GpuMeasurer::verify(const Plan& plan) {
+  try {
+    CudaEngine gpu(plan, model_);
+    BackendCheckOptions o;
+    o.prompt = {model_.config.bos_token_id >= 0 ? model_.config.bos_token_id : 1};
+    o.steps = opt_.verify_steps;
+    o.tolerance = opt_.tolerance;
+    const BackendCheck c = check_backend(model_, gpu, o);
+    if (!c.passed(opt_.tolerance)) return "GPU result differs from the CPU reference:\n" + c.summary(opt_.tolerance);
+    return "";
+  } catch (const Error& e) {
+    return fmt::format("GPU verification failed: {}", e.what());
+  }
+}
+
+Measurement GpuMeasurer::measure(const Plan& plan) {
+  Measurement m;
+  try {
+    if (opt_.position >= plan.context)
+      fail("position {} is not below the plan's context {}", opt_.position, plan.context);
+    std::unique_ptr<TimedStep> step = make_timed_step("megakernel", model_, &plan, plan.context);
+    const StepWork work = step_work(model_.config, opt_.position);
+    TimingOptions t;
+    t.warmup = opt_.warmup;
+    t.steps = opt_.steps;
+    t.working_set_bytes = work.bytes();
+    const Timing timing = time_step(*step, opt_.position, t);
+    const Summary s = summarize(timing.seconds);
+    const Floor floor = floor_of(work, ceilings_.copy_gbps * 1e9, ceilings_.matmul_tflops * 1e12);
+    if (FloorVerdict v = check_floor("megakernel", opt_.position, s, floor.seconds); !v.ok) {
+      m.error = "measurement error: " + v.message;
+      return m;
+    }
+    m.median_s = s.median;
+    m.spread = s.spread();
+  } catch (const Error& e) {
+    m.error = e.what();
+  }
+  return m;
+}
+
+}  // namespace tessera
