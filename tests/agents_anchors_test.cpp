@@ -8,6 +8,7 @@
 #include "model/shapes.h"
 #include "plan/lower.h"
 #include "plan/plan_json.h"
+#include "test_util.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -19,14 +20,7 @@ std::string reply_content(const std::string& file) {
   return nlohmann::json::parse(test::agents_data(file))["choices"][0]["message"]["content"];
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 const AnchorLanguage cu = AnchorLanguage::Cuda;
 

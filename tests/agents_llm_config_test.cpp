@@ -3,6 +3,7 @@
 #include "agents/llm_config.h"
 #include "agents/retry_policy.h"
 #include "core/error.h"
+#include "test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,7 @@
 namespace tessera::agents {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(AgentsLlmConfig, JsonRoundTripAndDefaults) {
   const auto j = nlohmann::json::parse(R"({

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "test_util.h"
 #include "engine/cpu_engine.h"
 #include "engine_test_models.h"
 
@@ -185,15 +186,7 @@ TEST(CpuEngine, CapacityDefaultsToMaxPositionsCappedAt4096) {
 
 // ---- diagnostics ----
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(CpuEngineErrors, TokenOutsideVocabulary) {
   Model m = make_model(tiny_config(), 18);

@@ -24,15 +24,7 @@ extern char** environ;
 namespace tessera {
 namespace {
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(SearchStore, RoundTripsRunsCandidatesPlansAndCalibration) {
   test::TempDir tmp;

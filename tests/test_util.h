@@ -13,7 +13,20 @@
 #include <string>
 #include <ctime>
 
+#include "core/error.h"
+
 namespace tessera::test {
+
+// The message of the tessera::Error f throws, or "(no error)" when it returns normally.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 // CPU seconds spent by the calling thread: performance guards in tests measure this, not
 // wall time, so other processes on a loaded CI machine cannot fail them.

@@ -15,6 +15,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "cuda/device_plan.h"
+#include "cuda/failed_step_latch.h"
 #include "cuda/watchdog.h"
 #include "plan/footprint.h"
 #include "plan/lower.h"
@@ -204,21 +205,8 @@ struct PlanRunner::Impl {
   int64_t steps = 0;
   DeviceMem trace;          // 3 timestamps per queue entry while tracing
   int64_t traced_steps = 0; // steps launched with the trace on
-  bool broken = false;
-  std::string broken_why;
-
-  // Runs f; an Error from it leaves the runner unusable (its counters no longer match the
-  // step count) and propagates.
-  template <class F>
-  void or_break(F&& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      broken = true;
-      broken_why = e.what();
-      throw;
-    }
-  }
+  // A failed launch leaves the runner unusable: its counters no longer match the step count.
+  FailedStepLatch latch;
   cudaStream_t stream = nullptr;
 
   void* ptr(int32_t b) const { return static_cast<uint8_t*>(bufs[size_t(b)].p) + opt.guard_bytes; }
@@ -392,7 +380,7 @@ void PlanRunner::write_with_guards(int32_t buf, const std::vector<uint8_t>& byte
 
 void PlanRunner::check_usable() const {
   const Impl& s = *impl_;
-  if (s.broken) fail("CUDA backend: an earlier step failed ({}); build a new engine", s.broken_why);
+  s.latch.check("CUDA backend");
 }
 
 void PlanRunner::enqueue(int64_t pos, void* stream) {
@@ -419,7 +407,7 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.blocks = s.blocks;
   a.trace = static_cast<unsigned long long*>(s.trace.p);
   if (a.trace) ++s.traced_steps;
-  s.or_break([&] {
+  s.latch.run([&] {
     check(megakernel_launch(a, s.threads, s.smem, stream ? stream : s.stream),
           "cudaLaunchCooperativeKernel (megakernel)");
   });
@@ -431,7 +419,7 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
 void PlanRunner::check_after_sync() {
   Impl& s = *impl_;
   check_usable();
-  s.or_break([&] {
+  s.latch.run([&] {
     check(cudaGetLastError(), "megakernel execution");
     WatchdogReport r{};
     check(cudaMemcpy(&r, s.watchdog.p, sizeof r, cudaMemcpyDeviceToHost), "cudaMemcpy (watchdog report)");
@@ -442,7 +430,7 @@ void PlanRunner::check_after_sync() {
 void PlanRunner::step(int64_t pos) {
   Impl& s = *impl_;
   enqueue(pos, s.stream);
-  s.or_break([&] { check(cudaStreamSynchronize(s.stream), "megakernel execution"); });
+  s.latch.run([&] { check(cudaStreamSynchronize(s.stream), "megakernel execution"); });
   check_after_sync();
 }
 

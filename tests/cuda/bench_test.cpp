@@ -90,11 +90,7 @@ TEST(BenchGpu, FloorGuardCatchesAStepThatSkipsItsWork) {
 TEST(BenchGpu, MegakernelOnTinyTimesAboveItsFloor) {
   TESSERA_REQUIRE_CUDA();
   const Model model = shape_model("tiny", 3);
-  Target target = target_preset(cuda_device_arch());
-  target.sms = cuda_device_sms();
-  LowerConfig knobs;
-  knobs.sms = target.sms;
-  const Plan plan = lower(model.config, target, knobs, 64, "tiny");
+  const Plan plan = plan_for_device(model.config, {}, 64, "tiny");
   std::unique_ptr<TimedStep> step = make_timed_step("megakernel", model, &plan, 64);
   ASSERT_EQ(step->context(), 64);
   for (int64_t pos : {0, 40}) {
@@ -118,11 +114,7 @@ TEST(BenchGpu, MegakernelOnTinyTimesAboveItsFloor) {
 TEST(BenchGpu, CompareInterleavesAndRatiosAreNearOneForTwinSteps) {
   TESSERA_REQUIRE_CUDA();
   const Model model = shape_model("tiny", 3);
-  Target target = target_preset(cuda_device_arch());
-  target.sms = cuda_device_sms();
-  LowerConfig knobs;
-  knobs.sms = target.sms;
-  const Plan plan = lower(model.config, target, knobs, 32, "tiny");
+  const Plan plan = plan_for_device(model.config, {}, 32, "tiny");
   auto a = make_timed_step("megakernel", model, &plan, 32);
   auto b = make_timed_step("megakernel", model, &plan, 32);
   TimingOptions o;

@@ -1,5 +1,6 @@
 // See cuda_test_util.h.
 #include "cuda_test_util.h"
+#include "cuda/bench_gpu.h"
 
 #include "core/dtype.h"
 #include "plan/footprint.h"
@@ -117,6 +118,14 @@ void poison(const Buffer& b, std::vector<uint8_t>& bytes, const std::vector<uint
     else if (b.dtype == BufDType::F32) std::memcpy(bytes.data() + 4 * i, &kPoisonF32, 4);
     else std::memcpy(bytes.data() + 4 * i, &kPoisonI32, 4);
   }
+}
+
+Plan plan_for_device(const ModelConfig& config, const LowerConfig& knobs, int context, const std::string& label) {
+  Target t = target_preset(cuda_device_arch());
+  t.sms = cuda_device_sms();
+  LowerConfig k = knobs;
+  if (k.sms == 0 || k.sms > t.sms) k.sms = t.sms;
+  return lower(config, t, k, context, label);
 }
 
 }  // namespace tessera::test

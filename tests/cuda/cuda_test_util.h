@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cuda/runtime.h"
+#include "plan/lower.h"
 #include "plan/plan.h"
 
 namespace tessera::test {
@@ -28,6 +29,10 @@ inline constexpr uint16_t kPoisonBF16 = 0x7fad;
 inline constexpr int32_t kPoisonI32 = 0x7eadbeef;
 inline constexpr uint8_t kGuardByte = 0xa5;
 inline constexpr int64_t kGuardBytes = 256;
+
+// `config` lowered for this device: its architecture's preset and SM count (knobs.sms, when
+// set and smaller, wins), as `tessera bench` lowers its default plan.
+Plan plan_for_device(const ModelConfig& config, const LowerConfig& knobs, int context, const std::string& label);
 
 // A plan under construction with one queue.
 struct PlanBuilder {

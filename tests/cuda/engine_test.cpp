@@ -30,14 +30,6 @@
 namespace tessera::test {
 namespace {
 
-Plan plan_for(const ModelConfig& c, const LowerConfig& knobs, int context, const std::string& label) {
-  Target t = target_preset("sm_90a");
-  t.sms = cuda_device_sms();
-  LowerConfig k = knobs;
-  if (k.sms == 0 || k.sms > t.sms) k.sms = t.sms;
-  return lower(c, t, k, context, label);
-}
-
 void compare_engines(const Model& m, const Plan& plan, double bound, int steps, const std::string& label,
                      const CudaOptions& options = {}) {
   CudaEngine gpu(plan, m, options);
@@ -49,17 +41,17 @@ TEST(CudaEngine, MatchesCpuOnRandomTiny) {
   Model m = random_bf16_model("tiny", 11);
   LowerConfig k;
   k.kv_dtype = "f32";
-  compare_engines(m, plan_for(m.config, k, 128, "tiny kv f32"), 1e-3, 64, "tiny, kv f32");
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16");
+  compare_engines(m, plan_for_device(m.config, k, 128, "tiny kv f32"), 1e-3, 64, "tiny, kv f32");
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16");
   LowerConfig s;
   s.kv_splits = 4;
-  compare_engines(m, plan_for(m.config, s, 128, "tiny splits 4"), 2e-2, 64, "tiny, kv bf16, 4 kv splits");
+  compare_engines(m, plan_for_device(m.config, s, 128, "tiny splits 4"), 2e-2, 64, "tiny, kv bf16, 4 kv splits");
   CudaOptions ring;
   ring.ring_bytes = 128 * 1024;
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, weight ring", ring);
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, weight ring", ring);
   CudaOptions one;  // the default is two rows per warp
   one.rows_per_warp = 1;
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, 1 row per warp", one);
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, 1 row per warp", one);
 }
 
 TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
@@ -67,11 +59,11 @@ TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
   Model m = random_bf16_model("stories260k", 12);
   LowerConfig k;
   k.kv_dtype = "f32";
-  compare_engines(m, plan_for(m.config, k, 256, "stories260k kv f32"), 1e-3, 64, "stories260k shape, kv f32");
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64, "stories260k shape, kv bf16");
+  compare_engines(m, plan_for_device(m.config, k, 256, "stories260k kv f32"), 1e-3, 64, "stories260k shape, kv f32");
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64, "stories260k shape, kv bf16");
   CudaOptions ring;
   ring.ring_bytes = 128 * 1024;
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64,
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64,
                   "stories260k shape, kv bf16, weight ring", ring);
 }
 
@@ -86,7 +78,7 @@ TEST(CudaEngine, Stories260kTellsTheCpuStory) {
   LowerConfig k;
   k.weight_dtype = "f32";
   k.kv_dtype = "f32";
-  const Plan plan = plan_for(m.config, k, 256, "stories260K f32");
+  const Plan plan = plan_for_device(m.config, k, 256, "stories260K f32");
   CpuEngine cpu(m, plan.context, 2);
   CudaEngine gpu(plan, m);
   int tc = 1, tg = 1;
@@ -100,7 +92,7 @@ TEST(CudaEngine, Stories260kTellsTheCpuStory) {
   }
   EXPECT_EQ(sg, sc) << "the GPU's greedy story differs from the CPU engine's";
   std::printf("[ e2e      ] stories260K f32 plan: 64 greedy tokens %s\n", sg == sc ? "identical" : "DIFFER");
-  compare_engines(m, plan_for(m.config, LowerConfig{}, 256, "stories260K bf16"), 2e-2, 64, "stories260K bf16 weights");
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 256, "stories260K bf16"), 2e-2, 64, "stories260K bf16 weights");
 }
 
 TEST(CudaEngine, RefusesARejectedPlan) {
@@ -129,7 +121,7 @@ TEST(CudaEngine, RefusesARejectedPlan) {
 TEST(CudaEngine, WatchdogReportsAStalledPlan) {
   TESSERA_REQUIRE_CUDA();
   Model m = random_bf16_model("tiny", 14);
-  Plan plan = plan_for(m.config, LowerConfig{}, 64, "tiny stalled");
+  Plan plan = plan_for_device(m.config, LowerConfig{}, 64, "tiny stalled");
   const std::vector<int64_t> totals = per_step_totals(plan);
   int32_t counter = -1;
   for (const Task& t : plan.tasks)

@@ -15,11 +15,7 @@ namespace {
 TEST(GpuMeasurer, VerifiesAndTimesALoweredPlanAndRejectsWrongNumbers) {
   TESSERA_REQUIRE_CUDA();
   const Model m = random_bf16_model("stories260k", 21);
-  Target t = target_preset("sm_90a");
-  t.sms = cuda_device_sms();
-  LowerConfig k;
-  k.sms = t.sms;
-  const Plan plan = lower(m.config, t, k, 64, "stories260k");
+  const Plan plan = plan_for_device(m.config, {}, 64, "stories260k");
   GpuMeasurerOptions o;
   o.position = 5;
   o.steps = 20;
@@ -39,7 +35,7 @@ TEST(GpuMeasurer, VerifiesAndTimesALoweredPlanAndRejectsWrongNumbers) {
   const std::string why = g.verify(wrong);
   EXPECT_NE(why.find("differs from the CPU reference"), std::string::npos) << why;
 
-  Plan short_ctx = lower(m.config, t, k, 4, "stories260k");
+  Plan short_ctx = plan_for_device(m.config, {}, 4, "stories260k");
   EXPECT_NE(g.measure(short_ctx).error.find("not below the plan's context"), std::string::npos);
 }
 

@@ -20,13 +20,7 @@
 namespace tessera::test {
 namespace {
 
-Plan tiny_plan(const Model& m) {
-  Target t = target_preset("sm_90a");
-  t.sms = cuda_device_sms();
-  LowerConfig k;
-  k.sms = t.sms;
-  return lower(m.config, t, k, 64, "tiny");
-}
+Plan tiny_plan(const Model& m) { return plan_for_device(m.config, {}, 64, "tiny"); }
 
 TEST(StepTrace, StampsEveryTaskInKernelOrder) {
   TESSERA_REQUIRE_CUDA();

@@ -22,6 +22,7 @@
 
 #include "core/bf16_convert.h"
 #include "core/error.h"
+#include "cuda/failed_step_latch.h"
 #include "cuda/ops/ops_kernels.h"
 #include "cuda/runtime.h"
 #include "engine/rope.h"
@@ -88,8 +89,7 @@ struct OpsEngine::Impl {
   bool have_bound = false;
   cudaGraph_t cuda_graph = nullptr;
   cudaGraphExec_t exec = nullptr;
-  bool broken = false;
-  std::string broken_why;
+  FailedStepLatch latch;
 
   ~Impl() {
     if (exec) cudaGraphExecDestroy(exec);
@@ -185,17 +185,7 @@ struct OpsEngine::Impl {
   }
 
   void check_usable() const {
-    if (broken) fail("ops backend: an earlier step failed ({}); build a new engine", broken_why);
-  }
-  template <class F>
-  void guarded(F&& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      broken = true;
-      broken_why = e.what();
-      throw;
-    }
+    latch.check("ops backend");
   }
 };
 
@@ -303,7 +293,7 @@ void OpsEngine::enqueue(int64_t pos, void* stream) {
   s.check_usable();
   if (pos < 0 || pos >= s.context) fail("position {} is outside the ops backend's context [0, {})", pos, s.context);
   cudaStream_t st = stream ? static_cast<cudaStream_t>(stream) : s.stream;
-  s.guarded([&] {
+  s.latch.run([&] {
     check(cudaMemcpyAsync(s.pos, s.pos_table + pos, sizeof(int32_t), cudaMemcpyHostToDevice, st),
           "cudaMemcpyAsync (position)");
     if (s.graph) check(cudaGraphLaunch(s.exec, st), "cudaGraphLaunch (ops-graph step)");
@@ -314,7 +304,7 @@ void OpsEngine::enqueue(int64_t pos, void* stream) {
 void OpsEngine::check_after_sync() {
   Impl& s = *impl_;
   s.check_usable();
-  s.guarded([&] { check(cudaGetLastError(), "ops step execution"); });
+  s.latch.run([&] { check(cudaGetLastError(), "ops step execution"); });
 }
 
 const std::vector<float>& OpsEngine::forward(int token, int pos) {
@@ -327,12 +317,12 @@ const std::vector<float>& OpsEngine::forward(int token, int pos) {
   if (pos >= s.context) fail("position {} exceeds the context of {} tokens", pos, s.context);
   // The previous forward() synchronised, so the pinned token slot is free to rewrite.
   *s.token_slot = token;
-  s.guarded([&] {
+  s.latch.run([&] {
     check(cudaMemcpyAsync(s.token, s.token_slot, sizeof(int32_t), cudaMemcpyHostToDevice, s.stream),
           "cudaMemcpyAsync (token)");
   });
   enqueue(pos, s.stream);
-  s.guarded([&] { check(cudaStreamSynchronize(s.stream), "ops step execution"); });
+  s.latch.run([&] { check(cudaStreamSynchronize(s.stream), "ops step execution"); });
   read_logits();
   ++pos_;
   return logits_;
@@ -341,7 +331,7 @@ const std::vector<float>& OpsEngine::forward(int token, int pos) {
 const std::vector<float>& OpsEngine::read_logits() {
   Impl& s = *impl_;
   s.check_usable();
-  s.guarded([&] {
+  s.latch.run([&] {
     check(cudaMemcpy(logits_.data(), s.logits, logits_.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (logits)");
     int32_t next = -1;
     check(cudaMemcpy(&next, s.next, 4, cudaMemcpyDeviceToHost), "cudaMemcpy (next token)");
