@@ -73,13 +73,39 @@ struct KernelArgs {
   int64_t timeout_ns;
   int64_t ring_offset;       // bytes from the start of dynamic shared memory to the weight ring
   int64_t ring_bytes;        // its size; 0: weight tiles are read with plain loads (matvec_row.cuh)
+  int32_t ring_slot_bytes;   // one slot of a warp's ring (instructions/weight_stream.cuh)
   int32_t rows_per_warp;     // 1 or 2 weight rows a warp streams at once (matvec_row.cuh)
+  int32_t poll_ns;           // sleep between two polls of an unmet counter (megakernel.cu)
   int32_t blocks;
   // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks:
   // [3k] the block turned to the task, [3k+1] its waits were satisfied, [3k+2] it had
   // signalled; %globaltimer nanoseconds. nullptr: not recorded.
   unsigned long long* trace;
 };
+
+#ifdef __CUDACC__
+#define TESSERA_HOST_DEVICE __host__ __device__
+#else
+#define TESSERA_HOST_DEVICE
+#endif
+
+// Where norm_matvec and lm_head_argmax keep their working set in shared memory, in floats
+// from the instruction's work area (each part 16-byte aligned): the input vector, the
+// staged rows (per-head epilogues), the residual rows, the norm weight. The runtime sizes
+// shared memory with the same function (runtime.cpp, work_floats).
+struct MatvecSmem {
+  int64_t h, ys, res, g, total;
+};
+TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool staged, bool residual, bool norm) {
+  const int64_t k4 = (K + 3) / 4 * 4, r4 = (rows + 3) / 4 * 4;
+  MatvecSmem m{};
+  m.h = 0;
+  m.ys = k4;
+  m.res = m.ys + (staged ? r4 : 0);
+  m.g = m.res + (residual ? r4 : 0);
+  m.total = m.g + (norm ? k4 : 0);
+  return m;
+}
 
 // Host entry points of megakernel.cu (plain functions so runtime.cpp needs no nvcc).
 // Each returns a cudaError_t as int (0 = success).

@@ -8,9 +8,9 @@
 // abort flag, which every other waiting block polls, so a plan that cannot finish ends the
 // launch instead of hanging the process. A wait also ends early when the flag is up.
 //
-// With the weight ring on (KernelArgs::ring_bytes; off by default, docs/PERF.md) weights
-// stream ahead of the waits: before waiting on a task, the block issues the cp.async copies
-// of the task's first weight chunks into its shared-memory ring
+// With the weight ring on (KernelArgs::ring_bytes: sm_90 and later) weights stream ahead of
+// the waits: each warp keeps bulk copies of the block's next weight pieces in flight into
+// its slots of the shared-memory ring, across task boundaries, from the launch's start
 // (instructions/weight_stream.cuh). Weights are read-only for the launch, so fetching them
 // early can never read a stale value.
 //
@@ -64,7 +64,7 @@ __device__ bool wait_for(const KernelArgs& a, const DevTask& t, int* s_ok) {
           ok = 0;
           break;
         }
-        __nanosleep(100);
+        __nanosleep(unsigned(a.poll_ns));
       }
     }
     *s_ok = ok;
@@ -84,7 +84,7 @@ __device__ void signal(const KernelArgs& a, const DevTask& t) {
   }
 }
 
-__device__ void run(const Ctx& c) {
+__device__ __forceinline__ void run(const Ctx& c) {
   switch (c.t.op) {
     case kEmbed: run_embed(c); break;
     case kRmsNorm: run_rmsnorm(c); break;
@@ -101,14 +101,13 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   extern __shared__ __align__(16) float smem[];
   __shared__ int s_ok;
   const int32_t b = int32_t(blockIdx.x);
+  stream_ring_init(stream_ring(a, smem), a.queue_offsets[b], a.queue_offsets[b + 1]);
+  if ((threadIdx.x & 31) == 0) stream_fill(a, smem);
   for (int32_t k = a.queue_offsets[b]; k < a.queue_offsets[b + 1]; ++k) {
     const DevTask& t = a.tasks[a.queue_tasks[k]];
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k] = global_timer_ns();
-    // The ring is free: the previous task ended with signal()'s barrier.
-    const WeightStream ws = weight_stream(a, t, smem);
-    if (ws.stages > 0) stream_prologue(ws);
     if (!wait_for(a, t, &s_ok)) {
-      cp_async_wait_all();  // no copy may still target shared memory when the block exits
+      stream_drain(a, smem);
       return;
     }
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();

@@ -55,19 +55,46 @@ double default_watchdog_seconds() {
   return 2.0;
 }
 
-// Off by default: on an H100 the ring made decode steps 1.8-2x slower than plain 16-byte
-// loads (docs/PERF.md, 2026-11-21), so it stays a measured variant for the search.
+// Off by default: on an H100 the per-warp bulk-copy ring measured 1.2-1.4x slower per step
+// than plain 16-byte loads at every slot size (docs/PERF.md, fourth session), so it stays a
+// tested variant (bit-identical to plain loads) for the search and for later work.
 constexpr int64_t kDefaultRingBytes = 0;
+constexpr int64_t kDefaultRingSlotBytes = 4096;
+
+int64_t env_int(const char* name, int64_t lo, int64_t hi, const char* expected) {
+  const char* e = std::getenv(name);
+  if (!e || !*e) return -1;
+  char* end = nullptr;
+  const long long v = std::strtoll(e, &end, 10);
+  if (end && *end == '\0' && v >= lo && v <= hi) return v;
+  fail("{}='{}': expected {}", name, e, expected);
+}
 
 int64_t requested_ring_bytes(const CudaOptions& o) {
   if (o.ring_bytes >= 0) return o.ring_bytes;
-  if (const char* e = std::getenv("TESSERA_RING_BYTES"); e && *e) {
-    char* end = nullptr;
-    const long long v = std::strtoll(e, &end, 10);
-    if (end && *end == '\0' && v >= 0 && v <= (1ll << 30)) return v;
-    fail("TESSERA_RING_BYTES='{}': expected a number of bytes (0 turns the weight ring off)", e);
+  const int64_t v = env_int("TESSERA_RING_BYTES", 0, int64_t(1) << 30, "a number of bytes (0 turns the weight ring off)");
+  return v >= 0 ? v : kDefaultRingBytes;
+}
+
+int64_t requested_ring_slot_bytes(const CudaOptions& o) {
+  int64_t v = o.ring_slot_bytes;
+  const char* what = "CudaOptions::ring_slot_bytes";
+  if (v == 0) {
+    v = env_int("TESSERA_RING_SLOT_BYTES", 1, 1 << 20, "a multiple of 128 in [512, 65536]");
+    what = "TESSERA_RING_SLOT_BYTES";
+    if (v < 0) return kDefaultRingSlotBytes;
   }
-  return kDefaultRingBytes;
+  if (v < 512 || v > 65536 || v % 128 != 0) fail("{} = {}: expected a multiple of 128 in [512, 65536]", what, v);
+  return v;
+}
+
+constexpr int kDefaultPollNs = 100;
+
+int requested_poll_ns(const CudaOptions& o) {
+  if (o.poll_ns < 0 || o.poll_ns > 100000) fail("CudaOptions::poll_ns = {}: expected 0..100000", o.poll_ns);
+  if (o.poll_ns > 0) return o.poll_ns;
+  const int64_t v = env_int("TESSERA_POLL_NS", 1, 100000, "nanoseconds in [1, 100000]");
+  return v > 0 ? int(v) : kDefaultPollNs;
 }
 
 // Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
@@ -125,9 +152,10 @@ int64_t work_floats(const Plan& plan, const Task& t) {
     case Op::NormMatvec: {
       const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
       const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
-      return pad4(K) + (staged ? t.p.row_end - t.p.row_begin : 0);
+      return matvec_smem(K, t.p.row_end - t.p.row_begin, staged, t.p.residual >= 0, t.p.norm >= 0).total;
     }
-    case Op::LmHeadArgmax: return pad4(plan.buffers[size_t(t.p.in)].shape[0]);
+    case Op::LmHeadArgmax:
+      return matvec_smem(plan.buffers[size_t(t.p.in)].shape[0], 0, false, false, t.p.norm >= 0).total;
     case Op::AttnPartial: {  // q, scores and stats of every query head of a kv group; the warps' sums
       const int64_t hd = std::max<int64_t>(t.p.head_dim, 1);
       const int64_t hq = plan.buffers[size_t(t.p.in)].shape[0] / hd;
@@ -202,6 +230,7 @@ struct PlanRunner::Impl {
   int blocks = 0, threads = 0;
   int64_t smem = 0;
   int64_t ring_offset = 0, ring_bytes = 0, ring_used = 0;  // weight ring in shared memory
+  int64_t ring_slot_bytes = 0;
   int64_t steps = 0;
   DeviceMem trace;          // 3 timestamps per queue entry while tracing
   int64_t traced_steps = 0; // steps launched with the trace on
@@ -254,12 +283,15 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
         "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
   // The weight ring sits after the largest working set, in what the device has left (the
   // kernel's static shared memory, ~4 KB, is set aside too).
-  s.ring_offset = (s.smem + 15) / 16 * 16;
+  s.ring_offset = (s.smem + 127) / 128 * 128;
+  s.ring_slot_bytes = requested_ring_slot_bytes(s.opt);
   s.ring_bytes = std::min<int64_t>(requested_ring_bytes(s.opt), int64_t(smem_optin) - s.ring_offset - 8192);
-  s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 16 * 16;
+  if (s.prop.major < 9) s.ring_bytes = 0;  // bulk copies are sm_90+
+  s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 128 * 128;
   s.ring_used = s.ring_bytes;
   if (s.ring_bytes > 0) s.smem = s.ring_offset + s.ring_bytes;
   s.opt.rows_per_warp = requested_rows_per_warp(s.opt);
+  s.opt.poll_ns = requested_poll_ns(s.opt);
   if (s.smem > smem_optin)
     fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
          "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
@@ -403,7 +435,9 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.timeout_ns = int64_t(s.opt.watchdog_seconds * 1e9);
   a.ring_offset = s.ring_offset;
   a.ring_bytes = s.ring_used;
+  a.ring_slot_bytes = int32_t(s.ring_slot_bytes);
   a.rows_per_warp = s.opt.rows_per_warp;
+  a.poll_ns = s.opt.poll_ns;
   a.blocks = s.blocks;
   a.trace = static_cast<unsigned long long*>(s.trace.p);
   if (a.trace) ++s.traced_steps;

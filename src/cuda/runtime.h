@@ -27,13 +27,21 @@ struct CudaOptions {
   bool unsafe_skip_validation = false;  // tests of the watchdog only
   double watchdog_seconds = 0;          // bound of one wait; 0: $TESSERA_WATCHDOG_SECONDS or 2
   int64_t guard_bytes = 0;              // tests: bytes allocated before and after every buffer
-  // Shared memory for the weight stream's ring (instructions/weight_stream.cuh). -1:
-  // $TESSERA_RING_BYTES, else 0 (off: slower than plain loads on an H100); clamped to what the device leaves after the largest
-  // task's working set. 0: weights are read with plain loads.
+  // Shared memory for the weight stream's ring (instructions/weight_stream.cuh; bulk copies,
+  // so compute capability 9.0 and later only). -1: $TESSERA_RING_BYTES, else 0 (off: slower
+  // than plain loads on an H100, docs/PERF.md); clamped to what the device leaves after the
+  // largest task's working set. 0: weights are read with plain loads (matvec_row.cuh), as
+  // they always are below 9.0.
   int64_t ring_bytes = -1;
+  // Bytes of one slot of a warp's ring: a multiple of 128 in [512, 65536]. 0:
+  // $TESSERA_RING_SLOT_BYTES, else the default in runtime.cpp.
+  int64_t ring_slot_bytes = 0;
   // Weight rows a warp streams at once with plain loads (1 or 2). 0: $TESSERA_ROWS_PER_WARP,
   // else the default in runtime.cpp.
   int rows_per_warp = 0;
+  // Nanoseconds a waiting block sleeps between polls of a counter (every waiting block polls
+  // one L2 line, so shorter is not free). 0: $TESSERA_POLL_NS, else the default in runtime.cpp.
+  int poll_ns = 0;
   int device = 0;
 };
 

@@ -45,14 +45,18 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
   execute_task(plan, t, bd, pos);
 
   // Every case on every weight path: plain loads (ring 0) one and two rows per warp, and
-  // the shared-memory weight stream with a small ring (two stages, or plain loads where a
-  // chunk does not fit) and a 128 KiB one.
-  struct Path { int64_t ring; int rows; };
-  for (const Path path : {Path{0, 1}, Path{0, 2}, Path{8192, 1}, Path{131072, 1}}) {
+  // the per-warp bulk-copy stream (sm_90+; plain loads elsewhere) with a small ring of
+  // 512-byte slots, the whole ring with the default slots and with 1 KiB slots. Every path
+  // sums in the same order, so each must give the first path's bits exactly.
+  constexpr int64_t kWholeRing = int64_t(1) << 30;  // clamped to what the device leaves
+  struct Path { int64_t ring; int rows; int64_t slot; };
+  std::vector<std::vector<uint8_t>> first;
+  for (const Path path : {Path{0, 1, 0}, Path{0, 2, 0}, Path{16384, 1, 512}, Path{kWholeRing, 2, 0}, Path{kWholeRing, 1, 1024}}) {
     const int64_t ring = path.ring;
-    SCOPED_TRACE(fmt::format("ring {}, {} rows per warp", ring, path.rows));
+    SCOPED_TRACE(fmt::format("ring {} slot {}, {} rows per warp", ring, path.slot, path.rows));
     CudaOptions o;
     o.ring_bytes = ring;
+    o.ring_slot_bytes = path.slot;
     o.rows_per_warp = path.rows;
     o.unsafe_skip_validation = true;
     o.guard_bytes = kGuardBytes;
@@ -76,6 +80,13 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
             << "buffer '" << b.name << "': guard byte " << i << " after it was overwritten";
       }
       const std::vector<uint8_t> got(all.begin() + kGuardBytes, all.begin() + kGuardBytes + int64_t(n));
+      if (first.size() < plan.buffers.size()) {
+        first.push_back(got);
+      } else if (got != first[size_t(b.id)]) {
+        size_t i = 0;
+        while (got[i] == first[size_t(b.id)][i]) ++i;
+        ADD_FAILURE() << "buffer '" << b.name << "' byte " << i << " differs from the plain-load path's (ring 0, 1 row per warp)";
+      }
       const std::vector<uint8_t>& mask = masks[size_t(b.id)];
       const size_t esize = size_t(buf_dtype_size(b.dtype));
       double ss = 0;
@@ -123,7 +134,7 @@ void run_case(const Plan& plan, int64_t pos, uint64_t seed, int32_t int_hi, cons
         }
       }
     }
-    std::printf("[ instr    ] %-60s ring %6lld x%d: worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), (long long)ring, path.rows, worst);
+    std::printf("[ instr    ] %-60s ring %6lld/%5lld x%d: worst |gpu-twin|/(|twin|+rms) = %.2e\n", label.c_str(), (long long)ring, (long long)path.slot, path.rows, worst);
   }
 }
 
@@ -197,6 +208,10 @@ TEST(CudaInstr, NormMatvec) {
   { MvCase k{64, 128, 64, 128}; k.qk = true; k.hd = 64; k.out_at_pos = 2; k.ctx = 8; k.pos = 5; cases.push_back(k); }
   { MvCase k{4096, 48, 0, 48}; k.residual = true; cases.push_back(k); }
   { MvCase k{576, 1536, 100, 612}; k.norm = k.w2 = true; k.wd = F; cases.push_back(k); }
+  // Shapes of the 1B's tiles: a gated 2048-wide product (half rows per slot) and an
+  // 8192-wide one (quarter rows), over fewer rows than warps have lanes for whole rows.
+  { MvCase k{2048, 96, 16, 80}; k.norm = k.w2 = true; cases.push_back(k); }
+  { MvCase k{8192, 40, 3, 40}; k.residual = true; cases.push_back(k); }
   uint64_t seed = 300;
   for (const MvCase& k : cases) {
     PlanBuilder pb(int32_t(k.ctx));

@@ -14,8 +14,9 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   const DevTask& t = c.t;
   const DevBuffer& w = c.buf(t.w);
   const int64_t K = w.shape[1];
-  float* h = c.work;
-  load_normed_input(c, t.in, t.norm, h);
+  const MatvecSmem m = matvec_smem(K, 0, false, false, t.norm >= 0);
+  float* h = c.work + m.h;
+  load_normed_input(c, t.in, t.norm, h, c.work + m.g);
   float* logits = static_cast<float*>(c.buf(t.out).ptr);
   float best = -__int_as_float(0x7f800000);
   int best_i = 0x7fffffff;
@@ -23,9 +24,9 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
     logits[r] = y;
     argmax_merge(best, best_i, y, int(r));
   };
-  const WeightStream s = weight_stream(c.a, t, c.smem);
-  if (s.stages > 0) {
-    stream_rows(s, h, finish_row);
+  const WarpStream s = weight_stream(c.a, t, c.smem);
+  if (s.S > 0) {
+    stream_rows(c.a, c.smem, s, h, finish_row);
   } else {
     matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
   }

@@ -7,6 +7,7 @@
 // every row needs K % 8 == 0.
 #pragma once
 
+#include "cuda/device/gather.cuh"
 #include "cuda/instructions/common.cuh"
 
 namespace tessera::cuda {
@@ -122,22 +123,26 @@ __device__ inline void matvec_tile(const void* w, const void* w2, int64_t rb, in
   }
 }
 
-// Copies the input vector into shared memory, normalised when a norm weight is given
-// (h = norm * (x * r), the CPU reference's order). Ends with a barrier.
-__device__ inline void load_normed_input(const Ctx& c, int32_t in_id, int32_t norm_id, float* h) {
+// The input vector into h, normalised when a norm weight is given (h = norm * (x * r), the
+// CPU reference's order; the norm weight goes to g, K floats), and `extra` (a tile's
+// residual rows) beside it: every load in one gather, one memory round trip
+// (device/gather.cuh), then the norm. Ends with a barrier.
+__device__ inline void load_normed_input(const Ctx& c, int32_t in_id, int32_t norm_id, float* h, float* g,
+                                         const GatherSeg& extra = {}) {
   const DevBuffer& in = c.buf(in_id);
-  const float* x = static_cast<const float*>(in.ptr);
   const int64_t K = in.shape[0];
-  for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = x[i];
+  GatherSeg norm;
+  if (norm_id >= 0) norm = GatherSeg{g, c.buf(norm_id).ptr, c.buf(norm_id).dtype, true, K};
+  gather_to_shared(GatherSeg{h, in.ptr, kF32, false, K}, norm, extra);
+  __syncthreads();
   if (norm_id >= 0) {
     float ss = 0.f;
     for (int64_t i = threadIdx.x; i < K; i += blockDim.x) ss += h[i] * h[i];
     ss = block_sum(ss, c.scratch);
     const float r = 1.f / sqrtf(ss / float(K) + c.t.eps);
-    const DevBuffer& g = c.buf(norm_id);
-    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = load_ro(g.ptr, g.dtype, i) * (h[i] * r);
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = g[i] * (h[i] * r);
+    __syncthreads();
   }
-  __syncthreads();
 }
 
 }  // namespace tessera::cuda

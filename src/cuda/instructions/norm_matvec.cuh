@@ -20,9 +20,10 @@ namespace tessera::cuda {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 
-__device__ __forceinline__ void store_row(const Ctx& c, int64_t r, float y) {
+// res: the tile's residual rows, gathered with the input (load_normed_input).
+__device__ __forceinline__ void store_row(const Ctx& c, const float* res, int64_t r, float y) {
   const DevTask& t = c.t;
-  if (t.residual >= 0) y += static_cast<const float*>(c.buf(t.residual).ptr)[r];
+  if (t.residual >= 0) y += res[r - t.row_begin];
   const DevBuffer& out = c.buf(t.out);
   if (t.out_at_pos) store_rw(out.ptr, out.dtype, c.a.pos * out.shape[1] + r, y);
   else static_cast<float*>(out.ptr)[r] = y;
@@ -33,11 +34,15 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const DevTask& t = c.t;
   const DevBuffer& w = c.buf(t.w);
   const int64_t K = w.shape[1];
-  float* h = c.work;
-  load_normed_input(c, t.in, t.norm, h);
-
   const bool staged = t.qk_norm >= 0 || t.rope >= 0;
-  float* ys = h + ((K + 3) / 4) * 4;
+  const MatvecSmem m = matvec_smem(K, t.row_end - t.row_begin, staged, t.residual >= 0, t.norm >= 0);
+  float* h = c.work + m.h;
+  float* ys = c.work + m.ys;
+  float* res = c.work + m.res;
+  GatherSeg extra;
+  if (t.residual >= 0) extra = GatherSeg{res, static_cast<const float*>(c.buf(t.residual).ptr) + t.row_begin, kF32, false, t.row_end - t.row_begin};
+  load_normed_input(c, t.in, t.norm, h, c.work + m.g, extra);
+
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   const bool gated = t.w2 >= 0;
   const void* w2 = gated ? c.buf(t.w2).ptr : nullptr;
@@ -46,11 +51,11 @@ __device__ inline void norm_matvec(const Ctx& c) {
     if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
     if (gated) y = silu(y) * y2;
     if (staged) ys[r - t.row_begin] = y;
-    else store_row(c, r, y);
+    else store_row(c, res, r, y);
   };
-  const WeightStream s = weight_stream(c.a, t, c.smem);
-  if (s.stages > 0) {
-    stream_rows(s, h, finish_row);
+  const WarpStream s = weight_stream(c.a, t, c.smem);
+  if (s.S > 0) {
+    stream_rows(c.a, c.smem, s, h, finish_row);
   } else {
     if (gated) matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
     else matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
@@ -90,7 +95,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
     }
     __syncthreads();
   }
-  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, t.row_begin + k, ys[k]);
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, t.row_begin + k, ys[k]);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {

@@ -1,163 +1,291 @@
-// The weight stream: how norm_matvec and lm_head_argmax read a bf16 weight tile. The
-// tile's rows (and the same rows of w2 for a gated product) are contiguous in memory, so
-// the block copies them chunk by chunk (a few rows, ~16 KB) into a ring of shared-memory
-// slots with cp.async, keeping `stages - 1` chunks in flight. Nothing holds registers
-// while in flight, so one block keeps ~100 KB moving: enough for a few blocks to saturate
-// HBM when a stage has fewer tiles than SMs (a layer's q/k/v heads), and the copies of a
-// task's first chunks are issued BEFORE the block waits on the task's counters
-// (megakernel.cu): weights are read-only for the launch, only activations need the wait.
+// The weight stream: how norm_matvec and lm_head_argmax read a bf16 weight tile on sm_90
+// and later. Each warp owns a contiguous share of the tile's rows and its own ring of
+// shared-memory slots; its lane 0 fills the slots with Hopper bulk copies
+// (device/bulk_copy.cuh), each slot with its own transaction-counting barrier, and the warp
+// computes slot after slot, refilling each as soon as it has read it. Why per warp: a
+// block-wide ring needs a block barrier per chunk, and that barrier on the critical path of
+// every 16 KB made the previous design (cp.async, one ring per block) 2x slower than plain
+// loads (docs/PERF.md). Here no step but the copy's arrival is shared between warps, and
+// bytes in flight are bounded by shared memory (~180 KB per SM), not by registers (~64 KB
+// with plain loads, which is what limited per-SM bandwidth: docs/PERF.md, third session).
 //
-// Each chunk's rows are split over the warps (a row in P column parts when the chunk has
-// fewer rows than warps); each warp's partial sums land in shared memory and one thread per
-// row adds the P parts in a fixed order, so results do not depend on timing.
+// The stream does not stop at task boundaries: each warp's lane 0 walks the block's queue
+// ahead of the computation (a cursor in the ring's header) and refills a slot as soon as it
+// is read with the next piece of whichever task comes next, so while the block waits on a
+// task's counters, loads its input or signals, the next tasks' weights are already in
+// flight. Weights are read-only for the launch, so fetching them early can never read a
+// stale value; only activations need the waits.
 //
-// Measured on an H100 (docs/PERF.md): 1.8-2x SLOWER per decode step than matvec_row's plain
-// 16-byte loads at every ring size, so the runtime leaves it off by default
-// (CudaOptions::ring_bytes) and it stays a correct, tested variant for the search. Likely
-// causes, not yet separated: the per-chunk barrier and the one-thread row finish sit on
-// the critical path of every 16 KB, where plain loads have no block-wide step.
+// Pieces: a slot holds whole rows when a row fits (rows of w, then the same rows of w2 for
+// a gated product), else one part of a row, parts being a multiple of 32 16-byte vectors
+// wide. Each lane then takes the vectors v = lane, lane + 32, ... of its rows in increasing
+// order and the warp reduces with warp_sum, exactly matvec_row's order, so the stream gives
+// the same bits as plain loads (tests/cuda compare them).
 //
-// Pipeline per chunk i (one barrier each): wait for chunk i's group; barrier (all copies of
-// chunk i visible, everyone done with chunk i-1); finish chunk i-1's rows; refill chunk
-// i-1's slot with chunk i + stages - 1; compute chunk i.
+// Piece j of a warp's launch-long stream uses slot j % S and its consumer waits for parity
+// (j / S) & 1 of that slot's barrier; pieces are issued and consumed in the same order, and
+// never more than S ahead.
 #pragma once
 
-#include "cuda/device/async_copy.cuh"
+#include "cuda/device/bulk_copy.cuh"
 #include "cuda/instructions/matvec_row.cuh"
 
 namespace tessera::cuda {
 
-inline constexpr int kStreamMaxRows = 8;           // rows per chunk at most
-inline constexpr int64_t kStreamChunkBytes = 16384;  // a chunk grows by doubling rows up to this
-inline constexpr int kStreamMaxStages = 8;
-inline constexpr int kStreamMaxParts = kMaxThreads / 32;
+inline constexpr int kStreamWarps = kMaxThreads / 32;
+inline constexpr int kStreamMaxSlots = 16;  // per warp
 
-struct WeightStream {
-  const uint16_t* w = nullptr;
-  const uint16_t* w2 = nullptr;  // gated products only
-  int64_t K = 0, row_begin = 0, row_end = 0;
-  int rows = 0;        // rows per chunk (R)
-  int stages = 0;      // ring slots; 0: this task is not streamed (matvec_row's path)
-  int64_t slot = 0;    // bf16 elements per slot: R * K per matrix
-  uint16_t* ring = nullptr;
-  __device__ int64_t chunks() const { return (row_end - row_begin + rows - 1) / rows; }
+struct StreamCursor;
+
+// The ring starts with the barriers ([warp][slot]) and the cursors ([warp]); slots start
+// 128-byte aligned after them.
+inline constexpr int64_t kStreamHeaderBytes = 3072;
+
+struct StreamRing {
+  uint64_t* bars = nullptr;
+  StreamCursor* cursors = nullptr;
+  char* slots = nullptr;
+  int per_warp = 0;  // slots per warp; 0: the ring is off
+  int64_t slot_bytes = 0;
 };
 
-// The stream task t would use, from the plan and the launch's ring (stages == 0 when the
-// task has no bf16 weight tile, odd rows, or no ring big enough for two chunks). The
-// megakernel and the instruction call this with the same arguments and get the same stream.
-__device__ inline WeightStream weight_stream(const KernelArgs& a, const DevTask& t, float* smem) {
-  WeightStream s;
-  if (a.ring_bytes <= 0 || (t.op != kNormMatvec && t.op != kLmHeadArgmax)) return s;
+__device__ inline StreamRing stream_ring(const KernelArgs& a, float* smem) {
+  StreamRing r;
+  if (a.ring_bytes <= kStreamHeaderBytes || a.ring_slot_bytes <= 0) return r;
+  char* base = reinterpret_cast<char*>(smem) + a.ring_offset;
+  const int64_t warps = blockDim.x >> 5;
+  const int64_t per_warp = (a.ring_bytes - kStreamHeaderBytes) / (warps * a.ring_slot_bytes);
+  if (per_warp < 1) return r;
+  r.bars = reinterpret_cast<uint64_t*>(base);
+  r.cursors = reinterpret_cast<StreamCursor*>(base + kStreamWarps * kStreamMaxSlots * 8);
+  r.slots = base + kStreamHeaderBytes;
+  r.per_warp = int(per_warp < kStreamMaxSlots ? per_warp : kStreamMaxSlots);
+  r.slot_bytes = a.ring_slot_bytes;
+  return r;
+}
+
+// One warp's stream of one task.
+struct WarpStream {
+  const uint16_t* w = nullptr;
+  const uint16_t* w2 = nullptr;  // gated products only
+  int64_t K = 0, nvec = 0;
+  int64_t row_begin = 0, row_end = 0;  // this warp's rows
+  int64_t rows_per_piece = 0;          // > 0: pieces of whole rows
+  int64_t part_vecs = 0, parts = 1;    // else: each row in `parts` pieces of part_vecs vectors
+  int64_t pieces = 0;
+  int64_t half = 0;                    // bf16 elements from a slot's w to its w2
+  int S = 0;                           // slots; 0: this task is not streamed
+  uint64_t* bars = nullptr;            // this warp's
+  char* slots = nullptr;
+  int64_t slot_bytes = 0;
+  StreamCursor* cursor = nullptr;
+  uint32_t seq = 0;                    // pieces this warp consumed earlier in the launch
+  uint64_t policy = 0;
+};
+
+// Per warp, in the ring's header: pieces consumed and issued since the launch began, the
+// producer's cursor (queue position k of [k, k_end), piece i of that task), and the stream
+// of the task at the cursor. Cached because computing it reads the task and its buffers
+// from global memory, a chain of dependent round trips that would otherwise sit between
+// every slot's consumption and its refill.
+struct StreamCursor {
+  uint32_t consumed, issued;
+  int32_t k, k_end;
+  int64_t i;
+  int32_t cached_k;  // -1: none
+  WarpStream cached;
+};
+static_assert(kStreamWarps * kStreamMaxSlots * 8 + kStreamWarps * sizeof(StreamCursor) <= kStreamHeaderBytes);
+
+// Once per launch, by the whole block: every barrier armed for one arrival, every cursor at
+// the start of the block's queue [k, k_end). Ends with a block barrier; then each warp
+// primes its stream (stream_fill).
+__device__ inline void stream_ring_init(const StreamRing& r, int32_t k, int32_t k_end) {
+  if (r.per_warp == 0) return;
+  for (int i = threadIdx.x; i < kStreamWarps * kStreamMaxSlots; i += blockDim.x) mbarrier_init(r.bars + i, 1);
+  if (threadIdx.x < kStreamWarps) {
+    StreamCursor& c = r.cursors[threadIdx.x];
+    c.consumed = c.issued = 0;
+    c.k = k;
+    c.k_end = k_end;
+    c.i = 0;
+    c.cached_k = -1;
+  }
+  mbarrier_init_fence();
+  __syncthreads();
+}
+
+// The stream task t would use for this warp (S == 0 when the task has no bf16 weight tile
+// with rows a multiple of 8 wide, or the ring is off). The megakernel and the instruction
+// call this with the same arguments and get the same stream; whether a task streams does
+// not depend on the warp.
+__device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t, float* smem) {
+  WarpStream s;
+  if (t.op != kNormMatvec && t.op != kLmHeadArgmax) return s;
+  const StreamRing r = stream_ring(a, smem);
+  if (r.per_warp == 0) return s;
   const DevBuffer& w = a.buffers[t.w];
   const bool gated = t.op == kNormMatvec && t.w2 >= 0;
   const int64_t K = w.shape[1];
-  if (w.dtype != kBF16 || K % 8 != 0 || (gated && a.buffers[t.w2].dtype != kBF16)) return s;
-  const int64_t row_bytes = K * 2 * (gated ? 2 : 1);
-  int R = 1;
-  while (R < kStreamMaxRows && 2 * R * row_bytes <= kStreamChunkBytes) R *= 2;
-  const int64_t stages = a.ring_bytes / (R * row_bytes);
-  if (stages < 2) return s;
+  if (w.dtype != kBF16 || K % 8 != 0 || (reinterpret_cast<uintptr_t>(w.ptr) & 15) != 0) return s;
+  if (gated && (a.buffers[t.w2].dtype != kBF16 || (reinterpret_cast<uintptr_t>(a.buffers[t.w2].ptr) & 15) != 0))
+    return s;
+  const int64_t cap = r.slot_bytes / (gated ? 2 : 1);  // bytes of one matrix per slot
+  s.K = K;
+  s.nvec = K / 8;
+  if (K * 2 <= cap) {
+    s.rows_per_piece = cap / (K * 2);
+  } else {
+    s.part_vecs = cap / 16 / 32 * 32;
+    if (s.part_vecs == 0) return s;
+    s.parts = (s.nvec + s.part_vecs - 1) / s.part_vecs;
+  }
+  const int64_t warp = threadIdx.x >> 5, warps = blockDim.x >> 5, n = t.row_end - t.row_begin;
+  s.row_begin = t.row_begin + n * warp / warps;
+  s.row_end = t.row_begin + n * (warp + 1) / warps;
+  const int64_t rows = s.row_end - s.row_begin;
+  s.pieces = s.rows_per_piece > 0 ? (rows + s.rows_per_piece - 1) / s.rows_per_piece : rows * s.parts;
   s.w = static_cast<const uint16_t*>(w.ptr);
   s.w2 = gated ? static_cast<const uint16_t*>(a.buffers[t.w2].ptr) : nullptr;
-  s.K = K;
-  s.row_begin = t.row_begin;
-  s.row_end = t.row_end;
-  s.rows = R;
-  s.stages = int(stages < kStreamMaxStages ? stages : kStreamMaxStages);
-  s.slot = R * K * (gated ? 2 : 1);
-  s.ring = reinterpret_cast<uint16_t*>(reinterpret_cast<char*>(smem) + a.ring_offset);
+  s.half = cap / 2;
+  s.S = r.per_warp;
+  s.bars = r.bars + warp * kStreamMaxSlots;
+  s.slots = r.slots + warp * r.per_warp * r.slot_bytes;
+  s.slot_bytes = r.slot_bytes;
+  s.cursor = r.cursors + warp;
+  s.seq = s.cursor->consumed;
+  s.policy = l2_evict_first_policy();
   return s;
 }
 
-// Every thread: its share of chunk i's copies, then one commit (an empty group past the
-// last chunk, so group counting stays uniform).
-__device__ inline void stream_issue(const WeightStream& s, int64_t i) {
-  if (i < s.chunks()) {
-    const int64_t r0 = s.row_begin + i * s.rows;
-    const int64_t rows = min(int64_t(s.rows), s.row_end - r0);
-    const int64_t pieces = rows * s.K / 8;
-    uint16_t* slot = s.ring + (i % s.stages) * s.slot;
-    for (int64_t j = threadIdx.x; j < pieces; j += blockDim.x) {
-      cp_async16(slot + j * 8, s.w + r0 * s.K + j * 8);
-      if (s.w2) cp_async16(slot + s.rows * s.K + j * 8, s.w2 + r0 * s.K + j * 8);
+// Where piece i comes from: element offset in w (and w2) and its bytes per matrix.
+__device__ inline void stream_piece(const WarpStream& s, int64_t i, int64_t* off, uint32_t* bytes) {
+  if (s.rows_per_piece > 0) {
+    const int64_t r0 = s.row_begin + i * s.rows_per_piece;
+    const int64_t nr = min(s.rows_per_piece, s.row_end - r0);
+    *off = r0 * s.K;
+    *bytes = uint32_t(nr * s.K * 2);
+  } else {
+    const int64_t r = s.row_begin + i / s.parts, v0 = (i % s.parts) * s.part_vecs;
+    const int64_t v1 = min(s.nvec, v0 + s.part_vecs);
+    *off = r * s.K + v0 * 8;
+    *bytes = uint32_t((v1 - v0) * 16);
+  }
+}
+
+__device__ inline uint16_t* stream_slot(const WarpStream& s, uint32_t j) {
+  return reinterpret_cast<uint16_t*>(s.slots + int64_t(j % uint32_t(s.S)) * s.slot_bytes);
+}
+
+// Lane 0 only: piece i of this task as piece j of the warp's stream.
+__device__ inline void stream_issue(const WarpStream& s, int64_t i, uint32_t j) {
+  int64_t off;
+  uint32_t bytes;
+  stream_piece(s, i, &off, &bytes);
+  uint64_t* bar = s.bars + j % uint32_t(s.S);
+  uint16_t* dst = stream_slot(s, j);
+  mbarrier_arrive_expect_tx(bar, s.w2 ? 2 * bytes : bytes);
+  bulk_copy_g2s(dst, s.w + off, bytes, bar, s.policy);
+  if (s.w2) bulk_copy_g2s(dst + s.half, s.w2 + off, bytes, bar, s.policy);
+}
+
+// Lane 0 only: issues the queue's next pieces until S are in flight or the queue has no
+// more, moving the cursor past tasks that do not stream.
+__device__ inline void stream_fill(const KernelArgs& a, float* smem) {
+  const StreamRing r = stream_ring(a, smem);
+  if (r.per_warp == 0) return;
+  StreamCursor* c = r.cursors + (threadIdx.x >> 5);
+  uint32_t issued = c->issued;
+  const uint32_t limit = c->consumed + uint32_t(r.per_warp);
+  int32_t k = c->k;
+  int64_t i = c->i;
+  while (issued != limit && k < c->k_end) {
+    if (c->cached_k != k) {
+      c->cached = weight_stream(a, a.tasks[a.queue_tasks[k]], smem);
+      c->cached_k = k;
+    }
+    if (c->cached.S > 0 && i < c->cached.pieces) {
+      stream_issue(c->cached, i, issued);
+      ++i;
+      ++issued;
+    } else {
+      ++k;
+      i = 0;
     }
   }
-  cp_async_commit();
+  c->issued = issued;
+  c->k = k;
+  c->i = i;
 }
 
-// Issued before the task's wait: the first stages - 1 chunks.
-__device__ inline void stream_prologue(const WeightStream& s) {
-  for (int i = 0; i + 1 < s.stages; ++i) stream_issue(s, i);
+__device__ inline void stream_wait(const WarpStream& s, uint32_t j) {
+  mbarrier_wait(s.bars + j % uint32_t(s.S), (j / uint32_t(s.S)) & 1u);
 }
 
-// Partial sums of chunk i's rows: parts[(i & 1)][row][part][matrix].
-__device__ inline void stream_compute(const WeightStream& s, int64_t i, const float* h, float* parts) {
-  const int64_t r0 = s.row_begin + i * s.rows;
-  const int rows = int(min(int64_t(s.rows), s.row_end - r0));
-  const uint16_t* slot = s.ring + (i % s.stages) * s.slot;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  const int P = warps / s.rows > 1 ? warps / s.rows : 1;
-  const int64_t nvec = s.K / 8;
-  float* out = parts + (i & 1) * (kStreamMaxRows * kStreamMaxParts * 2);
-  for (int item = warp; item < rows * P; item += warps) {
-    const int rr = item / P, p = item % P;
-    const int64_t v1 = nvec * (p + 1) / P;
-    const uint16_t* row = slot + rr * s.K;
-    float a1 = 0.f, a2 = 0.f;
-    for (int64_t v = nvec * p / P + lane; v < v1; v += 32) {
-      float f[8];
-      unpack_bf16x8(*reinterpret_cast<const uint4*>(row + v * 8), f);
-      a1 += dot8(f, h + v * 8);
-      if (s.w2) {
-        unpack_bf16x8(*reinterpret_cast<const uint4*>(row + s.rows * s.K + v * 8), f);
-        a2 += dot8(f, h + v * 8);
+// Every lane: a block leaving early (watchdog abort) waits for the copies its warp has in
+// flight: none may still target shared memory when the block exits.
+__device__ inline void stream_drain(const KernelArgs& a, float* smem) {
+  const StreamRing r = stream_ring(a, smem);
+  if (r.per_warp == 0) return;
+  const int warp = threadIdx.x >> 5;
+  const StreamCursor c = r.cursors[warp];
+  for (uint32_t j = c.consumed; j != c.issued; ++j)
+    mbarrier_wait(r.bars + warp * kStreamMaxSlots + j % uint32_t(r.per_warp), (j / uint32_t(r.per_warp)) & 1u);
+}
+
+// Lane sums of vectors [v0, v1) of one slot row (and its w2 row) with h.
+__device__ __forceinline__ void stream_dot(const WarpStream& s, const uint16_t* row, int64_t v0, int64_t v1,
+                                           const float* h, float& a1, float& a2) {
+  const int lane = threadIdx.x & 31;
+  for (int64_t v = v0 + lane; v < v1; v += 32) {
+    float f[8];
+    unpack_bf16x8(*reinterpret_cast<const uint4*>(row + (v - v0) * 8), f);
+    a1 += dot8(f, h + v * 8);
+    if (s.w2) {
+      unpack_bf16x8(*reinterpret_cast<const uint4*>(row + s.half + (v - v0) * 8), f);
+      a2 += dot8(f, h + v * 8);
+    }
+  }
+}
+
+// Runs this warp's share of the task: fin(row, w·h, w2·h) once per row, by lane 0. h (the
+// input vector in shared memory) must be complete before the call. The pieces were issued
+// by stream_fill; each slot, once read, is refilled at once with the stream's next piece.
+template <class Fin>
+__device__ inline void stream_rows(const KernelArgs& a, float* smem, const WarpStream& s, const float* h, Fin& fin) {
+  const int lane = threadIdx.x & 31;
+  float a1 = 0.f, a2 = 0.f;
+  for (int64_t i = 0; i < s.pieces; ++i) {
+    const uint32_t j = s.seq + uint32_t(i);
+    stream_wait(s, j);
+    const uint16_t* slot = stream_slot(s, j);
+    if (s.rows_per_piece > 0) {
+      const int64_t r0 = s.row_begin + i * s.rows_per_piece;
+      const int64_t nr = min(s.rows_per_piece, s.row_end - r0);
+      for (int64_t q = 0; q < nr; ++q) {
+        float b1 = 0.f, b2 = 0.f;
+        stream_dot(s, slot + q * s.K, 0, s.nvec, h, b1, b2);
+        b1 = warp_sum(b1);
+        if (s.w2) b2 = warp_sum(b2);
+        if (lane == 0) fin(r0 + q, b1, b2);
+      }
+    } else {
+      const int64_t p = i % s.parts, v0 = p * s.part_vecs;
+      stream_dot(s, slot, v0, min(s.nvec, v0 + s.part_vecs), h, a1, a2);
+      if (p == s.parts - 1) {
+        a1 = warp_sum(a1);
+        if (s.w2) a2 = warp_sum(a2);
+        if (lane == 0) fin(s.row_begin + i / s.parts, a1, a2);
+        a1 = a2 = 0.f;
       }
     }
-    a1 = warp_sum(a1);
-    if (s.w2) a2 = warp_sum(a2);
+    __syncwarp();  // every lane has read the slot before it is refilled
     if (lane == 0) {
-      out[(rr * kStreamMaxParts + p) * 2] = a1;
-      out[(rr * kStreamMaxParts + p) * 2 + 1] = a2;
+      s.cursor->consumed = j + 1;
+      stream_fill(a, smem);
     }
   }
-}
-
-// One thread per row of chunk i adds the parts in order and hands (row, y, y2) to fin.
-template <class Fin>
-__device__ inline void stream_finish(const WeightStream& s, int64_t i, const float* parts, Fin& fin) {
-  const int64_t r0 = s.row_begin + i * s.rows;
-  const int rows = int(min(int64_t(s.rows), s.row_end - r0));
-  const int warps = blockDim.x >> 5;
-  const int P = warps / s.rows > 1 ? warps / s.rows : 1;
-  const float* in = parts + (i & 1) * (kStreamMaxRows * kStreamMaxParts * 2);
-  if (int(threadIdx.x) < rows) {
-    float y = 0.f, y2 = 0.f;
-    for (int p = 0; p < P; ++p) {
-      y += in[(threadIdx.x * kStreamMaxParts + p) * 2];
-      y2 += in[(threadIdx.x * kStreamMaxParts + p) * 2 + 1];
-    }
-    fin(r0 + threadIdx.x, y, y2);
-  }
-}
-
-// Runs the stream whose prologue was issued: fin(row, w·h, w2·h) once per tile row, by one
-// thread. h (the input vector in shared memory) must be complete before the call. Ends
-// with every copy landed; the caller's next barrier makes fin's writes visible.
-template <class Fin>
-__device__ inline void stream_rows(const WeightStream& s, const float* h, Fin fin) {
-  __shared__ float parts[2 * kStreamMaxRows * kStreamMaxParts * 2];
-  const int64_t n = s.chunks();
-  for (int64_t i = 0; i < n; ++i) {
-    cp_async_wait_upto(s.stages - 2);
-    __syncthreads();
-    if (i > 0) stream_finish(s, i - 1, parts, fin);
-    stream_issue(s, i + s.stages - 1);
-    stream_compute(s, i, h, parts);
-  }
-  cp_async_wait_all();
-  __syncthreads();
-  if (n > 0) stream_finish(s, n - 1, parts, fin);
+  __syncwarp();
 }
 
 }  // namespace tessera::cuda
