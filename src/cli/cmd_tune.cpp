@@ -9,6 +9,7 @@
 #include "cli/backends.h"
 #include "cli/common.h"
 #include "cli/commands.h"
+#include "cli/llm_flags.h"
 #include "core/error.h"
 #include "emulate/shape_model.h"
 #include "search/report.h"
@@ -42,6 +43,26 @@ void write_text(const std::string& path, const std::string& text) {
   if (!out.flush()) fail("cannot write '{}'", path);
 }
 
+// --agents llm: the endpoint is resolved and its client built (a missing key variable fails
+// here, before the first candidate); agent flags without it are usage errors, not ignored.
+void configure_agents(const CLI::App& cmd, const std::string& mode, const agents::LlmFlags& flags, TuneOptions& t) {
+  if (mode != "llm") {
+    for (const CLI::Option* opt : cmd.get_options()) {
+      const std::string name = opt->get_name();
+      if (opt->count() > 0 && (name.rfind("--agent-", 0) == 0 || name.rfind("--llm-", 0) == 0))
+        throw UsageError(fmt::format("tune: {} applies with --agents llm", name));
+    }
+    return;
+  }
+  if (!(t.agents.rate >= 0 && t.agents.rate <= 1))
+    throw UsageError(fmt::format("tune: --agent-rate {} must be in [0, 1]", t.agents.rate));
+  if (t.agents.budget_calls < 0 || t.agents.budget_tokens < 0) throw UsageError("tune: agent budgets must be >= 0");
+  if (t.policy == "random")
+    throw UsageError("tune --agents llm: the random policy never mutates, so it never draws the agents; use stark or evolve");
+  t.agents.client = std::make_shared<agents::LlmClient>(
+      agents::resolve_llm_config(flags, [](const char* name) { return std::getenv(name); }));
+}
+
 void add_tune(CLI::App& app) {
   struct Opts {
     TuneOptions t;
@@ -52,6 +73,8 @@ void add_tune(CLI::App& app) {
     std::string space;
     std::string measure = "model";
     int gpu_steps = 50;
+    std::string agents = "none";
+    agents::LlmFlags llm;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("tune", "Search for a faster plan: propose, validate, emulate, cost, keep or revert");
@@ -81,7 +104,17 @@ void add_tune(CLI::App& app) {
                   "CPU reference on the GPU and time it (CUDA builds)")
       ->check(CLI::IsMember({"model", "gpu"}));
   cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")->capture_default_str();
-  cmd->callback([o] {
+  cmd->add_option("--agents", o->agents,
+                  "none (default) or llm: the policy's mutations are drawn from LLM plan/code/debug agents with "
+                  "probability --agent-rate (docs/AGENTS.md)")
+      ->check(CLI::IsMember({"none", "llm"}));
+  cmd->add_option("--agent-rate", o->t.agents.rate, "--agents llm: chance a mutation is drawn from the agents")
+      ->capture_default_str();
+  cmd->add_option("--agent-budget-calls", o->t.agents.budget_calls, "--agents llm: LLM calls in the run (0: no limit)");
+  cmd->add_option("--agent-budget-tokens", o->t.agents.budget_tokens,
+                  "--agents llm: tokens (in + out) in the run; no call starts once spent (0: no limit)");
+  add_llm_flags(cmd, o->llm);
+  cmd->callback([o, cmd] {
     if (o->report && o->sweep) throw UsageError("tune: --report and --sweep are separate modes; give one");
     if (o->report) {
       if (o->t.db.empty()) throw UsageError("tune --report: give --db FILE");
@@ -114,6 +147,7 @@ void add_tune(CLI::App& app) {
       return;
     }
     if (o->no_emulate) throw UsageError("tune: --no-emulate applies to --sweep only (a tuning run always emulates)");
+    configure_agents(*cmd, o->agents, o->llm, o->t);
     if (o->t.budget_minutes < 0 || o->t.budget_candidates < 0)
       throw UsageError("tune: budgets must be >= 0");
     if (!o->t.resume && o->t.budget_minutes == 0 && o->t.budget_candidates == 0)
@@ -146,6 +180,11 @@ void add_tune(CLI::App& app) {
     fmt::print("run:        {}\n", r.run);
     fmt::print("candidates: {} in the run, {} evaluated now, {} kept\n", r.total, r.evaluated, r.kept);
     fmt::print("stopped:    {}\n", r.stop_reason);
+    if (r.agents) {
+      fmt::print("agents:     {} LLM calls in the run ({} failed now), {} tokens, {} proposals now{}\n", r.agents->calls,
+                 r.agents->failed_calls, r.agents->tokens, r.agents->proposals,
+                 r.agents->switched_off ? "; switched off after: " + r.agents->last_failure : std::string());
+    }
     if (r.best) {
       fmt::print("best:       candidate {}, {:.4f} ms ({}), {:.2f}x the floor ({:.4f} ms, predicted from H100 ceilings)\n",
                  r.best->id, r.best->cost_s * 1e3, cost_kind_name(r.best->cost_kind), r.best->cost_s / r.floor_s,

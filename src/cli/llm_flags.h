@@ -1,6 +1,6 @@
-// The LLM flags a command that runs agents offers (tessera tune --agents llm, when the
-// search loop lands), bound to agents::LlmFlags; resolve_llm_config() layers them over the
-// config file and the TESSERA_LLM_* environment. There is deliberately no flag for the key
+// The LLM flags a command that runs agents offers (tessera tune --agents llm), bound to
+// agents::LlmFlags; resolve_llm_config() layers them over the config file and the
+// TESSERA_LLM_* environment. There is deliberately no flag for the key
 // itself, only for the name of the variable that holds it.
 #pragma once
 

@@ -39,6 +39,18 @@ CREATE TABLE IF NOT EXISTS calibration (
   measured_s REAL NOT NULL, spread REAL NOT NULL, features TEXT NOT NULL, created_utc TEXT NOT NULL);
 )sql";
 
+// Version 2: the LLM calls of the agents (docs/AGENTS.md). Added to a version-1 database
+// when it is opened; nothing else changes, so older rows read as before.
+const char* const kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS transcripts (
+  id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(id), candidate INTEGER REFERENCES candidates(id),
+  role TEXT NOT NULL, ok INTEGER NOT NULL, error TEXT NOT NULL, tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL, usage_reported INTEGER NOT NULL, latency_s REAL NOT NULL,
+  transcript TEXT NOT NULL, created_utc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS transcripts_by_candidate ON transcripts(candidate, id);
+CREATE INDEX IF NOT EXISTS transcripts_by_run ON transcripts(run, id);
+)sql";
+
 // A prepared statement bound by position; finalised on scope exit.
 class Stmt {
  public:
@@ -220,6 +232,7 @@ TuneStore::TuneStore(const std::string& path, bool create) : path_(path) {
     if (!ours) {
       Transaction tx(db_, "tuning database '" + path + "'");
       exec(kSchema);
+      exec(kSchemaV2);
       Stmt s(db_, "INSERT INTO tessera_meta(key, value) VALUES ('schema_version', ?1), ('app', 'tessera-tune')",
              "tuning database '" + path + "'");
       s.bind(1, std::to_string(kTuneStoreSchema)).step();
@@ -231,6 +244,12 @@ TuneStore::TuneStore(const std::string& path, bool create) : path_(path) {
       if (v > kTuneStoreSchema)
         fail("tuning database '{}' has schema version {}, newer than this build's {}", path, v, kTuneStoreSchema);
       if (v < 1) fail("tuning database '{}' has an invalid schema version '{}'", path, s.text(0));
+      if (v < 2) {
+        Transaction tx(db_, "tuning database '" + path + "': adding the transcripts table (schema 2)");
+        exec(kSchemaV2);
+        exec("UPDATE tessera_meta SET value = '2' WHERE key = 'schema_version'");
+        tx.commit();
+      }
     }
   } catch (...) {
     sqlite3_close(db_);
@@ -367,6 +386,74 @@ std::optional<std::string> TuneStore::plan_json(const std::string& hash) const {
   s.bind(1, hash);
   if (!s.step()) return std::nullopt;
   return s.text(0);
+}
+
+void TuneStore::add_plan(const std::string& hash, const std::string& plan_json) {
+  const std::string where = "tuning database '" + path_ + "': recording a plan";
+  Transaction tx(db_, where);
+  Stmt p(db_, "INSERT OR IGNORE INTO plans(hash, json) VALUES (?1, ?2)", where);
+  p.bind(1, hash).bind(2, plan_json).step();
+  tx.commit();
+}
+
+int64_t TuneStore::add_transcript(const TranscriptRecord& t) {
+  const std::string where = "tuning database '" + path_ + "': recording an LLM transcript";
+  Transaction tx(db_, where);
+  Stmt s(db_,
+         "INSERT INTO transcripts(run, candidate, role, ok, error, tokens_in, tokens_out, usage_reported, latency_s, "
+         "transcript, created_utc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         where);
+  s.bind(1, t.run);
+  if (t.candidate >= 0) s.bind(2, t.candidate); else s.bind_null(2);
+  s.bind(3, t.role).bind(4, int64_t(t.ok)).bind(5, t.error).bind(6, t.tokens_in).bind(7, t.tokens_out)
+      .bind(8, int64_t(t.usage_reported)).bind(9, t.latency_s)
+      .bind(10, t.transcript.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+      .bind(11, t.created_utc.empty() ? utc_now_iso() : t.created_utc);
+  s.step();
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  tx.commit();
+  return id;
+}
+
+void TuneStore::link_transcripts(const std::vector<int64_t>& ids, int64_t candidate) {
+  if (ids.empty()) return;
+  const std::string where = fmt::format("tuning database '{}': linking transcripts to candidate {}", path_, candidate);
+  Transaction tx(db_, where);
+  for (int64_t id : ids) {
+    Stmt s(db_, "UPDATE transcripts SET candidate = ?2 WHERE id = ?1", where);
+    s.bind(1, id).bind(2, candidate).step();
+    if (sqlite3_changes(db_) != 1) fail("{}: no transcript {}", where, id);
+  }
+  tx.commit();
+}
+
+std::vector<TranscriptRecord> TuneStore::transcripts(int64_t run, int64_t candidate) const {
+  const std::string where = "tuning database '" + path_ + "': reading transcripts";
+  const char* sql = candidate >= 0
+                        ? "SELECT id, run, candidate, role, ok, error, tokens_in, tokens_out, usage_reported, latency_s, "
+                          "transcript, created_utc FROM transcripts WHERE candidate = ?1 ORDER BY id"
+                        : "SELECT id, run, candidate, role, ok, error, tokens_in, tokens_out, usage_reported, latency_s, "
+                          "transcript, created_utc FROM transcripts WHERE run = ?1 ORDER BY id";
+  Stmt s(db_, sql, where);
+  s.bind(1, candidate >= 0 ? candidate : run);
+  std::vector<TranscriptRecord> out;
+  while (s.step()) {
+    TranscriptRecord t;
+    t.id = s.i64(0);
+    t.run = s.i64(1);
+    t.candidate = s.null(2) ? -1 : s.i64(2);
+    t.role = s.text(3);
+    t.ok = s.i64(4) != 0;
+    t.error = s.text(5);
+    t.tokens_in = s.i64(6);
+    t.tokens_out = s.i64(7);
+    t.usage_reported = s.i64(8) != 0;
+    t.latency_s = s.f64(9);
+    t.transcript = parse_json_column(s.text(10), where);
+    t.created_utc = s.text(11);
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 int64_t TuneStore::add_calibration(const CalibrationRecord& r) {

@@ -19,7 +19,9 @@ struct sqlite3;
 
 namespace tessera {
 
-inline constexpr int kTuneStoreSchema = 1;
+// 1: runs, candidates, plans, calibration. 2: + transcripts (LLM calls); a version-1
+// database is migrated in place when opened (the new table only, nothing rewritten).
+inline constexpr int kTuneStoreSchema = 2;
 
 enum class CandidateStatus { Pending, Rejected, Incorrect, BuildFailed, RunFailed, Ok };
 // "pending", "rejected" (validator), "incorrect" (emulator or GPU vs reference),
@@ -71,6 +73,24 @@ struct CalibrationRecord {
   std::string created_utc;
 };
 
+// One LLM call (an agents::Transcript) as the store keeps it: the whole transcript as JSON,
+// with the fields a budget or a report needs as columns. `candidate` is -1 until the call
+// is linked to the candidate it produced; a call that produced none (an endpoint error, a
+// reply the anchors refused) stays unlinked but recorded.
+struct TranscriptRecord {
+  int64_t id = 0;
+  int64_t run = 0;
+  int64_t candidate = -1;
+  std::string role;  // "plan" | "code" | "debug"
+  bool ok = false;
+  std::string error;  // the call's error, or why its reply was not used
+  int64_t tokens_in = 0, tokens_out = 0;
+  bool usage_reported = false;
+  double latency_s = 0;
+  nlohmann::json transcript = nlohmann::json::object();
+  std::string created_utc;
+};
+
 class TuneStore {
  public:
   // Opens (create: creating it and its directories) the database at `path`. Throws
@@ -97,6 +117,16 @@ class TuneStore {
   std::optional<CandidateRecord> candidate(int64_t id) const;
 
   std::optional<std::string> plan_json(const std::string& hash) const;
+
+  // Stores a plan by its hash (kept if already there): a whole plan proposed before it is
+  // evaluated must be on disk before its pending candidate is.
+  void add_plan(const std::string& hash, const std::string& plan_json);
+
+  int64_t add_transcript(const TranscriptRecord& t);  // returns its id
+  // Links transcripts to the candidate they produced (one transaction).
+  void link_transcripts(const std::vector<int64_t>& ids, int64_t candidate);
+  // Of one candidate, or of a run (candidate < 0, run >= 0), by id.
+  std::vector<TranscriptRecord> transcripts(int64_t run, int64_t candidate) const;
 
   int64_t add_calibration(const CalibrationRecord& r);
   std::vector<CalibrationRecord> calibration(const std::string& target) const;

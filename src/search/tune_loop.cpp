@@ -19,6 +19,7 @@
 #include "model/load.h"
 #include "model/shapes.h"
 #include "plan/plan_json.h"
+#include "search/tune_agents.h"
 
 namespace tessera {
 
@@ -136,29 +137,7 @@ std::string best_plan_path(const std::string& db) {
   return p.string();
 }
 
-TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* progress) {
-  if (given.model_path.empty() == given.shape.empty() && !given.resume)
-    throw UsageError("tune: give exactly one of --model PATH and --shape NAME");
-  const std::string db_path =
-      !given.db.empty() ? given.db
-                        : default_db_path(given.shape.empty() ? given.model_path : given.shape,
-                                          given.target.empty() ? "sm_90a" : given.target);
-  if (given.resume && given.db.empty() && given.model_path.empty() && given.shape.empty())
-    throw UsageError("tune --resume: give --db FILE (or the --model/--shape of the run)");
-  TuneStore store(db_path, !given.resume);
-
-  TuneOptions o = given;
-  if (o.target.empty()) o.target = "sm_90a";
-  if (o.policy.empty()) o.policy = "stark";
-  RunRecord run;
-  if (given.resume) {
-    auto runs = store.runs();
-    if (runs.empty()) fail("tuning database '{}' has no run to resume", db_path);
-    run = runs.back();
-    o = resumed_options(given, run, db_path);
-  }
-  if (o.position < 0) throw UsageError(fmt::format("tune: --position {} must be >= 0", o.position));
-
+RunSetup run_setup(const TuneOptions& o, Measurer* measurer, const TuneStore& store) {
   EvalSettings es;
   es.target = target_preset(o.target);
   es.measurer = measurer;
@@ -182,7 +161,45 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   for (const std::string& k : o.start_knobs) base.set(k);
   KnobSpace space(es.model, es.target, es.context, base);
   if (!o.space_keys.empty()) space = space.subset(o.space_keys);
+  return RunSetup{es, base, space};
+}
+
+RunSetup recorded_run_setup(const TuneStore& store, const RunRecord& run) {
+  TuneOptions given;
+  given.resume = true;
+  return run_setup(resumed_options(given, run, store.path()), nullptr, store);
+}
+
+TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* progress) {
+  if (given.model_path.empty() == given.shape.empty() && !given.resume)
+    throw UsageError("tune: give exactly one of --model PATH and --shape NAME");
+  const std::string db_path =
+      !given.db.empty() ? given.db
+                        : default_db_path(given.shape.empty() ? given.model_path : given.shape,
+                                          given.target.empty() ? "sm_90a" : given.target);
+  if (given.resume && given.db.empty() && given.model_path.empty() && given.shape.empty())
+    throw UsageError("tune --resume: give --db FILE (or the --model/--shape of the run)");
+  TuneStore store(db_path, !given.resume);
+
+  TuneOptions o = given;
+  if (o.target.empty()) o.target = "sm_90a";
+  if (o.policy.empty()) o.policy = "stark";
+  RunRecord run;
+  if (given.resume) {
+    auto runs = store.runs();
+    if (runs.empty()) fail("tuning database '{}' has no run to resume", db_path);
+    run = runs.back();
+    o = resumed_options(given, run, db_path);
+  }
+  if (o.position < 0) throw UsageError(fmt::format("tune: --position {} must be >= 0", o.position));
+
+  RunSetup setup = run_setup(o, measurer, store);
+  EvalSettings& es = setup.eval;
+  const LowerConfig& base = setup.base;
+  KnobSpace& space = setup.space;
   OperatorSet ops = builtin_operators(space);
+  std::shared_ptr<AgentOperator> agent;
+  if (o.agents.client) agent = install_agents(ops, space, es, o.agents, store, run);
   std::unique_ptr<Policy> policy = make_policy(o.policy, ops);
 
   if (!given.resume) {
@@ -237,8 +254,10 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     }
     std::string left = o.budget_minutes > 0 ? fmt_duration(std::max(0.0, o.budget_minutes * 60 - elapsed())) + " left"
                                             : "no time limit";
-    fmt::print(progress, "{}tune: {} tried, {} kept, best {}, {}{}", tty ? "\r\033[K" : "", tree.size(), res.kept,
-               best_text, left, tty ? "" : "\n");
+    std::string calls;
+    if (agent) calls = fmt::format(", {} agent calls", agent->usage().calls);
+    fmt::print(progress, "{}tune: {} tried, {} kept, best {}, {}{}{}", tty ? "\r\033[K" : "", tree.size(), res.kept,
+               best_text, left, calls, tty ? "" : "\n");
     std::fflush(progress);
   };
   for (int64_t id : tree.ids()) res.kept += tree.node(id).parent >= 0 && tree.improved_on_parent(id);
@@ -252,7 +271,9 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     c.op_params = p.op_params;
     if (p.knobs) c.knobs = space.to_config(*p.knobs).to_json();
     c.check_seed = seed;
-    return store.add_candidate(c);
+    const int64_t id = store.add_candidate(c);
+    link_proposal_transcripts(store, p, id);
+    return id;
   };
   hooks.evaluate = [&](const Proposal& p, uint64_t seed) { return evaluate_candidate(p, space, es, seed); };
   hooks.finish = [&](int64_t id, const Proposal& p, const Evaluation& ev) {
@@ -335,6 +356,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   }
   if (tty) fmt::print(progress, "\n");
   res.total = int64_t(tree.size());
+  if (agent) res.agents = agent->usage();
   if (best) res.best = store.candidate(*best);
   return res;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "search/agent_operator.h"
 #include "search/candidate_tree.h"
 #include "search/evaluate.h"
 #include "search/policy.h"
@@ -44,6 +45,7 @@ struct TuneOptions {
   std::vector<std::string> start_knobs;  // the root candidate's knobs (key=value)
   std::vector<std::string> space_keys;   // search only these knobs (empty: all)
   std::string check_shape = "tiny";
+  AgentSettings agents;  // client null: no LLM agents (tune --agents llm sets it)
 };
 
 struct TuneResult {
@@ -55,12 +57,24 @@ struct TuneResult {
   double floor_s = 0;     // predicted (H100 ceilings)
   std::string best_plan_path;
   std::string stop_reason;
+  std::optional<AgentUsage> agents;  // when agents were on
 };
 
 // ".tessera/tune/<model>-<target>.db", the model named by its shape or file name.
 std::string default_db_path(const std::string& model, const std::string& target);
 // The best plan is written beside the database.
 std::string best_plan_path(const std::string& db);
+
+// What a run evaluates against: the ladder's settings, the start knobs and the knob space,
+// built from the options (run_tune) or from a run as the store recorded it (the outside
+// agents' session, search/agent_session.h; costs predicted: measurer null).
+struct RunSetup {
+  EvalSettings eval;
+  LowerConfig base;
+  KnobSpace space;
+};
+RunSetup run_setup(const TuneOptions& options, Measurer* measurer, const TuneStore& store);
+RunSetup recorded_run_setup(const TuneStore& store, const RunRecord& run);
 
 // Throws tessera::Error for a bad database or settings; progress lines go to `progress`
 // (nullptr: silent). measurer null: predicted costs.

@@ -1,0 +1,181 @@
+// The store-backed agent operations (propose, evaluate, leaderboard, logs) on a temporary
+// tuning database, and the MCP server through the real binary. What must hold: a proposal
+// is pending and ranked nowhere until the ladder passes it; an invalid plan is rejected by
+// the ladder and never reaches the leaderboard; malformed proposals are refused with a
+// reason; MCP answers initialize / tools/list / tools/call / ping per JSON-RPC 2.0 and
+// ignores notifications.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "agents/agent_protocol.h"
+#include "search/agent_session.h"
+#include "search/tune_loop.h"
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using nlohmann::json;
+
+// A run of the tiny shape holding only its root (candidate 1).
+std::string root_only_db(const test::TempDir& tmp) {
+  TuneOptions o;
+  o.shape = "tiny";
+  o.db = tmp.file("tune/tiny.db");
+  o.budget_candidates = 1;
+  run_tune(o, nullptr, nullptr);
+  return o.db;
+}
+
+TEST(SearchAgentSession, ProposeEvaluateLeaderboardLogs) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  TuneStore store(db, false);
+  const agents::AgentOpTable ops = agents::agent_ops(agent_session_ops(store));
+  auto call = [&](const json& req) { return agents::handle_agent_request(req, ops); };
+
+  json r = call({{"id", 1}, {"op", "propose"}, {"parent", 1}, {"knobs", {{"gate_up_rows_per_task", 64}}}, {"note", "one tile per block"}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  const int64_t id = r["result"]["candidate"];
+  EXPECT_EQ(r["result"]["status"], "pending");
+  r = call({{"op", "leaderboard"}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  ASSERT_EQ(r["result"]["entries"].size(), 1u) << "a pending candidate is ranked nowhere";
+
+  r = call({{"op", "evaluate"}, {"candidate", id}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["status"], "ok") << r.dump();
+  EXPECT_EQ(r["result"]["cost_kind"], "predicted");
+  EXPECT_GT(r["result"]["cost_ms"].get<double>(), 0);
+  r = call({{"op", "evaluate"}, {"candidate", id}});
+  EXPECT_EQ(r["result"]["already_evaluated"], true);
+
+  r = call({{"op", "leaderboard"}, {"k", 5}});
+  const json& entries = r["result"]["entries"];
+  ASSERT_EQ(entries.size(), 2u);
+  for (const json& e : entries) EXPECT_EQ(e["cost_kind"], "predicted");
+  EXPECT_LE(entries[0]["cost_ms"].get<double>(), entries[1]["cost_ms"].get<double>());
+
+  r = call({{"op", "logs"}, {"candidate", id}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["op"], "agent");
+  EXPECT_EQ(r["result"]["op_params"]["note"], "one tile per block");
+  EXPECT_NE(r["result"]["log"].get<std::string>().find("predicted"), std::string::npos);
+  EXPECT_TRUE(r["result"]["transcripts"].is_array());
+
+  // Refusals: a duplicate, an unknown knob, both or neither of knobs/plan, an unknown candidate.
+  auto code = [&](const json& req) { return call(req)["error"]["code"].get<std::string>(); };
+  EXPECT_EQ(code({{"op", "propose"}, {"parent", 1}, {"knobs", {{"gate_up_rows_per_task", 64}}}}), "rejected");
+  EXPECT_EQ(code({{"op", "propose"}, {"parent", 1}, {"knobs", {{"weight_dtype", "f32"}}}}), "rejected");
+  EXPECT_EQ(code({{"op", "propose"}, {"parent", 1}}), "bad_request");
+  EXPECT_EQ(code({{"op", "propose"}, {"parent", 99}, {"knobs", json::object()}}), "not_found");
+  EXPECT_EQ(code({{"op", "logs"}, {"candidate", 99}}), "not_found");
+  EXPECT_EQ(code({{"op", "propose"}, {"parent", 1}, {"plan", {{"not", "a plan"}}}}), "rejected");
+}
+
+TEST(SearchAgentSession, InvalidPlanIsRejectedAndNeverRanked) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  json plan = json::parse(test::slurp(tmp.file("tune/best_plan.json")));
+  // Drop every wait: the plan still parses, but its tasks race their producers.
+  int dropped = 0;
+  for (json& t : plan["tasks"])
+    if (t.contains("waits") && !t["waits"].empty()) {
+      t["waits"] = json::array();
+      ++dropped;
+    }
+  ASSERT_GT(dropped, 0);
+  TuneStore store(db, false);
+  const agents::AgentOpTable ops = agents::agent_ops(agent_session_ops(store));
+  json r = agents::handle_agent_request(json{{"op", "propose"}, {"parent", 1}, {"plan", plan}}, ops);
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  const int64_t id = r["result"]["candidate"];
+  r = agents::handle_agent_request(json{{"op", "evaluate"}, {"candidate", id}}, ops);
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["status"], "rejected") << r.dump();
+  EXPECT_NE(r["result"]["log"].get<std::string>().find("validator"), std::string::npos);
+  r = agents::handle_agent_request(json{{"op", "leaderboard"}}, ops);
+  for (const json& e : r["result"]["entries"]) EXPECT_NE(e["candidate"], id);
+  EXPECT_EQ(store.candidate(id)->status, CandidateStatus::Rejected);
+}
+
+TEST(SearchAgentSession, SchemaOneDatabaseGainsTranscripts) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  {  // make it what a build before schema 2 wrote
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    sqlite3_exec(h, "DROP TABLE transcripts; UPDATE tessera_meta SET value = '1' WHERE key = 'schema_version'", nullptr,
+                 nullptr, nullptr);
+    sqlite3_close(h);
+  }
+  TuneStore store(db, false);
+  ASSERT_EQ(store.candidates(-1).size(), 1u) << "old rows read as before";
+  TranscriptRecord t;
+  t.run = 1;
+  t.role = "plan";
+  t.error = "HTTP 429";
+  const int64_t id = store.add_transcript(t);
+  store.link_transcripts({id}, 1);
+  const auto ts = store.transcripts(-1, 1);
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].error, "HTTP 429");
+  EXPECT_THROW(store.link_transcripts({id + 5}, 1), Error);
+}
+
+TEST(SearchAgentSession, McpRoundTripThroughTheBinary) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  {
+    std::ofstream in(tmp.file("in.jsonl"));
+    in << R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})" << "\n"
+       << R"({"jsonrpc":"2.0","method":"notifications/initialized"})" << "\n"
+       << R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})" << "\n"
+       << R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"propose","arguments":{"parent":1,"knobs":{"kv_splits":2}}}})" << "\n"
+       << R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"evaluate","arguments":{"candidate":2}}})" << "\n"
+       << R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"leaderboard","arguments":{}}})" << "\n"
+       << R"({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"logs","arguments":{"candidate":77}}})" << "\n"
+       << R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"frobnicate"}})" << "\n"
+       << R"({"jsonrpc":"2.0","id":8,"method":"resources/list"})" << "\n"
+       << R"({"jsonrpc":"2.0","id":"p","method":"ping"})" << "\n"
+       << "{not json\n";
+  }
+  const test::RunResult r = test::run_tessera("agent --mcp --db " + db + " < " + tmp.file("in.jsonl"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<json> out;
+  for (std::string l; std::getline(lines, l);) out.push_back(json::parse(l));
+  ASSERT_EQ(out.size(), 10u) << r.out;  // the notification is not answered
+  for (const json& m : out) EXPECT_EQ(m["jsonrpc"], "2.0");
+  EXPECT_EQ(out[0]["id"], 1);
+  EXPECT_EQ(out[0]["result"]["protocolVersion"], "2025-03-26");
+  EXPECT_EQ(out[0]["result"]["serverInfo"]["name"], "tessera");
+  EXPECT_TRUE(out[0]["result"]["capabilities"].contains("tools"));
+  std::set<std::string> names;
+  for (const json& t : out[1]["result"]["tools"]) {
+    names.insert(t["name"].get<std::string>());
+    EXPECT_EQ(t["inputSchema"]["type"], "object") << t.dump();
+  }
+  for (const char* n : {"propose", "evaluate", "leaderboard", "logs", "check_variant", "check_anchors", "apply_edit"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_FALSE(names.count("help"));
+  EXPECT_EQ(out[2]["result"]["isError"], false) << out[2].dump();
+  EXPECT_EQ(json::parse(out[2]["result"]["content"][0]["text"].get<std::string>())["candidate"], 2);
+  EXPECT_EQ(json::parse(out[3]["result"]["content"][0]["text"].get<std::string>())["status"], "ok") << out[3].dump();
+  const json board = json::parse(out[4]["result"]["content"][0]["text"].get<std::string>());
+  EXPECT_EQ(board["entries"].size(), 2u);
+  EXPECT_EQ(out[5]["result"]["isError"], true) << "an operation's failure is a tool result, not a protocol error";
+  EXPECT_NE(out[5]["result"]["content"][0]["text"].get<std::string>().find("not_found"), std::string::npos);
+  EXPECT_EQ(out[6]["error"]["code"], -32602);
+  EXPECT_EQ(out[7]["error"]["code"], -32601);
+  EXPECT_EQ(out[8]["id"], "p");
+  EXPECT_TRUE(out[8]["result"].is_object());
+  EXPECT_EQ(out[9]["error"]["code"], -32700);
+  EXPECT_TRUE(out[9]["id"].is_null());
+}
+
+}  // namespace
+}  // namespace tessera
