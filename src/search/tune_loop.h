@@ -44,6 +44,7 @@ struct TuneOptions {
   std::vector<std::string> start_knobs;  // the root candidate's knobs (key=value)
   std::vector<std::string> space_keys;   // search only these knobs (empty: all)
   std::string check_shape = "tiny";
+  bool structural = false;  // also the structural rewrite operators (structural_operators.h)
 };
 
 struct TuneResult {
