@@ -91,6 +91,8 @@ void add_tune(CLI::App& app) {
   cmd->add_option("--context", o->t.context, "KV positions of the tuned plans (default min(model context, 4096))");
   cmd->add_option("--start-knob", o->knobs, "The root candidate's knob key=value (repeatable; default: default knobs)");
   cmd->add_option("--space", o->space, "Search only these knobs, comma-separated (default: all)");
+  cmd->add_flag("--structural", o->t.structural,
+                "Also propose structural rewrites of the parent's plan (rebalance, reorder, retile, split_kv)");
   cmd->add_flag("--report", o->report, "Write a report of --db instead of tuning");
   cmd->add_option("--md", o->md, "--report/--sweep: markdown file to write (default: stdout)");
   cmd->add_option("--svg", o->svg, "--report: SVG chart of best-so-far over candidates");

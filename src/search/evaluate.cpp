@@ -12,6 +12,7 @@
 #include "model/shapes.h"
 #include "plan/lower.h"
 #include "plan/plan_json.h"
+#include "search/rewrite_recipe.h"
 #include "validate/validate.h"
 
 namespace tessera {
@@ -63,6 +64,7 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
   } catch (const Error& e) {
     return verdict(CandidateStatus::BuildFailed, fmt::format("lowering failed: {}", e.what()));
   }
+  std::string recipe_note;  // how a structural candidate of a large model was checked
   // Rung 1: the static proof.
   ValidationReport vr = validate_plan(*ev.plan);
   if (!vr.ok()) return verdict(CandidateStatus::Rejected, "validator: " + first_diagnostic(vr));
@@ -81,15 +83,34 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
         return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (weights seed {}):\n{}", s.check_shape, check_seed, bad));
     } else {
       const int64_t params = step_weight_params(s.model);
-      if (params > s.whole_plan_check_max_params)
+      const bool has_recipe = p.op_params.is_object() && p.op_params.contains("recipe") && p.op_params["recipe"].is_object();
+      if (params > s.whole_plan_check_max_params && has_recipe) {
+        // A structural candidate: the same knobs and rewrites replayed on the check shape,
+        // as knob candidates are checked (rewrites with nothing to change there are skipped).
+        RecipeReplay rr = replay_recipe(p.op_params["recipe"], space, shape_config(s.check_shape), s.target,
+                                        s.check_context, s.check_shape, false);
+        ValidationReport svr = validate_plan(rr.plan);
+        if (!svr.ok())
+          return verdict(CandidateStatus::Rejected,
+                         fmt::format("validator ({} recipe plan): {}", s.check_shape, first_diagnostic(svr)));
+        Model m = shape_model(s.check_shape, check_seed);
+        std::string bad = emulate_check(rr.plan, m, s, check_seed);
+        if (!bad.empty())
+          return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (recipe replayed, weights "
+                                                                 "seed {}):\n{}", s.check_shape, check_seed, bad));
+        recipe_note = fmt::format("; recipe checked on {}: {} of {} rewrites applied there", s.check_shape, rr.applied,
+                                  rr.total);
+      } else if (params > s.whole_plan_check_max_params) {
         return verdict(CandidateStatus::Incorrect,
                        fmt::format("not verified: a whole plan for a model of {} weight parameters is too large to emulate "
                                    "on the CPU (limit {}), and no GPU check is configured",
                                    params, s.whole_plan_check_max_params));
-      Model m = shape_model(s.model_label, check_seed);
-      std::string bad = emulate_check(*ev.plan, m, s, check_seed);
-      if (!bad.empty())
-        return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (weights seed {}):\n{}", s.model_label, check_seed, bad));
+      } else {
+        Model m = shape_model(s.model_label, check_seed);
+        std::string bad = emulate_check(*ev.plan, m, s, check_seed);
+        if (!bad.empty())
+          return verdict(CandidateStatus::Incorrect, fmt::format("emulator vs reference on {} (weights seed {}):\n{}", s.model_label, check_seed, bad));
+      }
     }
   } catch (const Error& e) {
     return verdict(CandidateStatus::Incorrect, fmt::format("emulator: {}", e.what()));
@@ -113,8 +134,8 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
     ev.cost_s = m.median_s;
     ev.spread = m.spread;
     ev.cost_kind = CostKind::Measured;
-    return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%", s.measurer->name(),
-                                                    m.median_s * 1e3, m.spread * 100));
+    return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%{}", s.measurer->name(),
+                                                    m.median_s * 1e3, m.spread * 100, recipe_note));
   }
   try {
     Prediction pr = predict_step(*ev.plan, s.cost, s.position);
@@ -122,8 +143,8 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
     ev.cost_kind = CostKind::Predicted;
     ev.features = pr.features;
     return verdict(CandidateStatus::Ok,
-                   fmt::format("predicted {:.4f} ms (path: {} tasks, {} waits, {} bytes)", pr.seconds * 1e3,
-                               pr.features.path_tasks, pr.features.path_waits, pr.features.path_bytes));
+                   fmt::format("predicted {:.4f} ms (path: {} tasks, {} waits, {} bytes){}", pr.seconds * 1e3,
+                               pr.features.path_tasks, pr.features.path_waits, pr.features.path_bytes, recipe_note));
   } catch (const Error& e) {
     return verdict(CandidateStatus::RunFailed, fmt::format("cost model: {}", e.what()));
   }

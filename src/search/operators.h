@@ -44,9 +44,11 @@ std::shared_ptr<VariationOperator> make_knob_crossover(const KnobSpace& space);
 // A fresh uniform point of the space, attached under parents[0] (the root).
 std::shared_ptr<VariationOperator> make_knob_sample(const KnobSpace& space);
 
-// The operators a policy draws from; a policy uses the ones its method names.
+// The operators a policy draws from; a policy uses the ones its method names. `structural`
+// (structural_operators.h) rewrites the parent's plan; empty: knob operators only.
 struct OperatorSet {
   std::shared_ptr<VariationOperator> mutate, crossover, sample;
+  std::vector<std::shared_ptr<VariationOperator>> structural;
 };
 OperatorSet builtin_operators(const KnobSpace& space);
 

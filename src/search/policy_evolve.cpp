@@ -3,11 +3,13 @@
 // its lineage (its branch under the root) already is, so one lucky branch cannot absorb
 // every evaluation. Children are mutations, or (30%) crossovers with the best member of
 // another lineage, so good settings found on separate branches can meet; one in ten
-// proposals is a fresh sample that may found a new lineage.
+// proposals is a fresh sample that may found a new lineage. Structural operators, when the
+// set has them, take part through propose_child (whole-plan members get only those).
 #include <cmath>
 #include <map>
 
 #include "search/policy.h"
+#include "search/structural_operators.h"
 
 namespace tessera {
 
@@ -28,7 +30,7 @@ class EvolvePolicy : public Policy {
       const TreeNode& n = tree.node(id);
       int64_t lin = tree.lineage(id);
       crowd[lin] += 1;
-      if (n.status != CandidateStatus::Ok || !n.has_knobs) continue;
+      if (!can_have_children(ops_, n)) continue;
       pop.push_back(id);
       auto it = champion.find(lin);
       if (it == champion.end() || n.cost_s < tree.node(it->second).cost_s) champion[lin] = id;
@@ -42,13 +44,15 @@ class EvolvePolicy : public Policy {
       int64_t c = pop[size_t(rng.below(pop.size()))];
       if (fitness(c) < fitness(parent)) parent = c;
     }
-    if (champion.size() >= 2 && rng.chance(0.3)) {
+    if (champion.size() >= 2 && tree.node(parent).has_knobs && rng.chance(0.3)) {
+      // Crossover mixes knob sets: only knob candidates can be mates.
       std::vector<int64_t> mates;
       for (auto [lin, best] : champion)
-        if (lin != tree.lineage(parent)) mates.push_back(best);
+        if (lin != tree.lineage(parent) && tree.node(best).has_knobs) mates.push_back(best);
       if (!mates.empty()) return ops_.crossover->propose(tree, {parent, mates[size_t(rng.below(mates.size()))]}, rng);
     }
-    return ops_.mutate->propose(tree, {parent}, rng);
+    if (auto p = propose_child(ops_, tree, parent, rng)) return p;
+    return ops_.sample->propose(tree, {*root}, rng);
   }
 
  private:

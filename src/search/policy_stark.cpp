@@ -7,8 +7,11 @@
 // A failure is a child the ladder rejected (validator, emulator, build, run), as in STARK;
 // a correct but slower child is not one (the greedy step already moves past it). When no
 // node is live the policy samples fresh points under the root while throttling allows,
-// then reports that it has nothing left.
+// then reports that it has nothing left. With structural operators in the set, a chosen
+// parent gets a structural child some of the time, and whole-plan nodes (no knobs) are
+// expanded by structural operators only (structural_operators.h, propose_child).
 #include "search/policy.h"
+#include "search/structural_operators.h"
 
 namespace tessera {
 
@@ -25,8 +28,7 @@ class StarkPolicy : public Policy {
     auto throttled = [&](int64_t id) { return id == *root && int(tree.node(id).children.size()) >= s_.root_children; };
     auto live = [&](int64_t id) {
       const TreeNode& n = tree.node(id);
-      return n.status == CandidateStatus::Ok && n.has_knobs && !throttled(id) &&
-             tree.failing_children(id) < s_.prune_after;
+      return can_have_children(ops_, n) && !throttled(id) && tree.failing_children(id) < s_.prune_after;
     };
     std::vector<int64_t> pool;
     if (!rng.chance(s_.epsilon)) {
@@ -39,12 +41,14 @@ class StarkPolicy : public Policy {
     } else {
       parent = explore(tree, rng, live);
     }
-    if (!parent) {
-      // Nothing live to expand: fresh points under the root while it may take them.
-      if (throttled(*root)) return std::nullopt;
-      return ops_.sample->propose(tree, {*root}, rng);
+    // A whole-plan parent no rewrite applies to has no child to give; explore elsewhere.
+    for (int tries = 0; parent && tries < 8; ++tries) {
+      if (auto p = propose_child(ops_, tree, *parent, rng)) return p;
+      parent = explore(tree, rng, live);
     }
-    return ops_.mutate->propose(tree, {*parent}, rng);
+    // Nothing live to expand: fresh points under the root while it may take them.
+    if (throttled(*root)) return std::nullopt;
+    return ops_.sample->propose(tree, {*root}, rng);
   }
 
  private:

@@ -20,6 +20,9 @@
 #include "model/shapes.h"
 #include "plan/plan_json.h"
 #include "search/tune_agents.h"
+#include "search/rewrite_recipe.h"
+#include "search/structural_operators.h"
+#include "search/tuned_plan_source.h"
 
 namespace tessera {
 
@@ -55,7 +58,7 @@ void write_atomically(const std::string& path, const std::string& text) {
 nlohmann::json settings_json(const TuneOptions& o) {
   return {{"model_path", o.model_path}, {"shape", o.shape},       {"position", o.position},
           {"context", o.context},       {"start_knobs", o.start_knobs}, {"space_keys", o.space_keys},
-          {"check_shape", o.check_shape}};
+          {"check_shape", o.check_shape}, {"structural", o.structural}};
 }
 
 // The options a resumed run continues with: the recorded ones; flags that disagree are errors.
@@ -84,6 +87,8 @@ TuneOptions resumed_options(const TuneOptions& given, const RunRecord& run, cons
     o.start_knobs = s.at("start_knobs").get<std::vector<std::string>>();
     o.space_keys = s.at("space_keys").get<std::vector<std::string>>();
     o.check_shape = s.at("check_shape").get<std::string>();
+    // Runs recorded before structural operators existed continue without them.
+    o.structural = s.contains("structural") && s["structural"].get<bool>();
   } catch (const nlohmann::json::exception& e) {
     fail("tuning database '{}': run {} has incomplete settings ({})", db, run.id, e.what());
   }
@@ -197,7 +202,9 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   EvalSettings& es = setup.eval;
   const LowerConfig& base = setup.base;
   KnobSpace& space = setup.space;
+  SearchTree tree;
   OperatorSet ops = builtin_operators(space);
+  if (o.structural) ops.structural = structural_operators(tuned_plan_source(tree, store, space, es), o.position);
   std::shared_ptr<AgentOperator> agent;
   if (o.agents.client) agent = install_agents(ops, space, es, o.agents, store, run);
   std::unique_ptr<Policy> policy = make_policy(o.policy, ops);
@@ -219,7 +226,6 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   res.best_plan_path = best_plan_path(db_path);
 
   // Rebuild the tree; a pending row is a candidate the last session did not finish.
-  SearchTree tree;
   std::vector<CandidateRecord> pending;
   for (const CandidateRecord& c : store.candidates(run.id)) {
     if (c.status == CandidateStatus::Pending) {
@@ -312,8 +318,19 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     p.parent = c.parent;
     p.op = c.op;
     p.op_params = c.op_params;
-    if (!c.knobs.is_null()) p.knobs = space.from_json(c.knobs);
-    else fail("tuning database '{}': pending candidate {} holds no knob set and its plan was not recorded", db_path, c.id);
+    if (!c.knobs.is_null()) {
+      p.knobs = space.from_json(c.knobs);
+    } else if (c.op_params.is_object() && c.op_params.contains("recipe")) {
+      // A structural child: its recipe re-derives the plan exactly.
+      try {
+        p.plan = std::make_shared<const Plan>(
+            replay_recipe(c.op_params["recipe"], space, es.model, es.target, es.context, es.model_label, true).plan);
+      } catch (const Error& e) {
+        fail("tuning database '{}': pending candidate {} cannot be re-derived from its recipe: {}", db_path, c.id, e.what());
+      }
+    } else {
+      fail("tuning database '{}': pending candidate {} holds no knob set and its plan was not recorded", db_path, c.id);
+    }
     Evaluation ev = evaluate_candidate(p, space, es, c.check_seed);
     hooks.finish(c.id, p, ev);
     tree.add(tree_node(c.id, p, ev));

@@ -46,6 +46,7 @@ struct TuneOptions {
   std::vector<std::string> space_keys;   // search only these knobs (empty: all)
   std::string check_shape = "tiny";
   AgentSettings agents;  // client null: no LLM agents (tune --agents llm sets it)
+  bool structural = false;  // also the structural rewrite operators (structural_operators.h)
 };
 
 struct TuneResult {
