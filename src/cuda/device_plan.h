@@ -16,7 +16,7 @@ enum DevOp : int32_t {
   kEmbed = 0, kRmsNorm, kNormMatvec, kAttnPartial, kAttnCombine, kLmHeadArgmax, kArgmaxReduce,
 };
 
-struct DevBuffer {
+struct alignas(8) DevBuffer {
   void* ptr = nullptr;
   int32_t dtype = kF32;
   int32_t rank = 0;
@@ -36,7 +36,7 @@ struct DevSignal {
 };
 
 // TaskParams plus where the task's waits and signals sit in the flattened arrays.
-struct DevTask {
+struct alignas(8) DevTask {
   int32_t id, op;
   int32_t in, in2, in3, norm, w, w2, bias, qk_norm, rope, residual, out, out2;
   int64_t row_begin, row_end;
@@ -76,6 +76,8 @@ struct KernelArgs {
   int32_t ring_slot_bytes;   // one slot of a warp's ring (instructions/weight_stream.cuh)
   int32_t rows_per_warp;     // 1 or 2 weight rows a warp streams at once (matvec_row.cuh)
   int32_t poll_ns;           // sleep between two polls of an unmet counter (megakernel.cu)
+  int32_t buffer_count;
+  int64_t desc_offset;       // bytes to the block's descriptor copy in shared memory; -1: none
   int32_t blocks;
   // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks:
   // [3k] the block turned to the task, [3k+1] its waits were satisfied, [3k+2] it had
@@ -105,6 +107,12 @@ TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool 
   m.g = m.res + (residual ? r4 : 0);
   m.total = m.g + (norm ? k4 : 0);
   return m;
+}
+
+// Shared memory for a block's descriptor copy (device/block_descriptors.cuh).
+inline constexpr int64_t kDescHeaderBytes = 16;
+inline int64_t desc_bytes(int64_t buffers, int64_t queue_tasks) {
+  return kDescHeaderBytes + (buffers * int64_t(sizeof(DevBuffer)) + 15) / 16 * 16 + queue_tasks * int64_t(sizeof(DevTask));
 }
 
 // Host entry points of megakernel.cu (plain functions so runtime.cpp needs no nvcc).

@@ -101,17 +101,19 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   extern __shared__ __align__(16) float smem[];
   __shared__ int s_ok;
   const int32_t b = int32_t(blockIdx.x);
+  load_block_descriptors(a, smem);
+  const DevBuffer* bufs = block_buffers(a, smem);
   stream_ring_init(stream_ring(a, smem), a.queue_offsets[b], a.queue_offsets[b + 1]);
   if ((threadIdx.x & 31) == 0) stream_fill(a, smem);
   for (int32_t k = a.queue_offsets[b]; k < a.queue_offsets[b + 1]; ++k) {
-    const DevTask& t = a.tasks[a.queue_tasks[k]];
+    const DevTask& t = block_task(a, smem, k);
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k] = global_timer_ns();
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;
     }
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();
-    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem};
+    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     run(c);
     signal(a, t);
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 2] = global_timer_ns();

@@ -97,6 +97,17 @@ int requested_poll_ns(const CudaOptions& o) {
   return v > 0 ? int(v) : kDefaultPollNs;
 }
 
+// At most this much shared memory holds descriptors; plans with longer queues (the finest
+// knobs) read them from global memory.
+constexpr int64_t kMaxDescBytes = 96 * 1024;
+
+bool requested_desc_smem(const CudaOptions& o) {
+  if (o.descriptors_in_smem == 0 || o.descriptors_in_smem == 1) return o.descriptors_in_smem == 1;
+  if (o.descriptors_in_smem != -1)
+    fail("CudaOptions::descriptors_in_smem = {}: expected -1, 0 or 1", o.descriptors_in_smem);
+  return env_int("TESSERA_DESC_SMEM", 0, 1, "0 or 1") != 0;  // unset (-1): on
+}
+
 // Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
 constexpr int kDefaultRowsPerWarp = 2;
 
@@ -231,6 +242,7 @@ struct PlanRunner::Impl {
   int64_t smem = 0;
   int64_t ring_offset = 0, ring_bytes = 0, ring_used = 0;  // weight ring in shared memory
   int64_t ring_slot_bytes = 0;
+  int64_t desc_offset = -1;  // the block's descriptor copy in shared memory; -1: none
   int64_t steps = 0;
   DeviceMem trace;          // 3 timestamps per queue entry while tracing
   int64_t traced_steps = 0; // steps launched with the trace on
@@ -281,8 +293,17 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   int smem_optin = 0;
   check(cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, s.opt.device),
         "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
-  // The weight ring sits after the largest working set, in what the device has left (the
-  // kernel's static shared memory, ~4 KB, is set aside too).
+  // The block's descriptors after the largest working set, when they fit.
+  size_t longest_queue = 0;
+  for (const auto& q : plan.queues) longest_queue = std::max(longest_queue, q.size());
+  const int64_t desc = desc_bytes(int64_t(plan.buffers.size()), int64_t(longest_queue));
+  s.desc_offset = -1;
+  if (requested_desc_smem(s.opt) && desc <= kMaxDescBytes && (s.smem + 15) / 16 * 16 + desc <= int64_t(smem_optin) - 8192) {
+    s.desc_offset = (s.smem + 15) / 16 * 16;
+    s.smem = s.desc_offset + desc;
+  }
+  // The weight ring sits after them, in what the device has left (the kernel's static
+  // shared memory, ~4 KB, is set aside too).
   s.ring_offset = (s.smem + 127) / 128 * 128;
   s.ring_slot_bytes = requested_ring_slot_bytes(s.opt);
   s.ring_bytes = std::min<int64_t>(requested_ring_bytes(s.opt), int64_t(smem_optin) - s.ring_offset - 8192);
@@ -438,6 +459,8 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.ring_slot_bytes = int32_t(s.ring_slot_bytes);
   a.rows_per_warp = s.opt.rows_per_warp;
   a.poll_ns = s.opt.poll_ns;
+  a.buffer_count = int32_t(s.plan.buffers.size());
+  a.desc_offset = s.desc_offset;
   a.blocks = s.blocks;
   a.trace = static_cast<unsigned long long*>(s.trace.p);
   if (a.trace) ++s.traced_steps;

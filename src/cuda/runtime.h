@@ -42,6 +42,10 @@ struct CudaOptions {
   // Nanoseconds a waiting block sleeps between polls of a counter (every waiting block polls
   // one L2 line, so shorter is not free). 0: $TESSERA_POLL_NS, else the default in runtime.cpp.
   int poll_ns = 0;
+  // Copy the plan's descriptors (the block's tasks, every buffer) into shared memory at the
+  // launch's start, when they fit (device/block_descriptors.cuh). -1: $TESSERA_DESC_SMEM
+  // (0 or 1), else on. 0: read from global memory.
+  int descriptors_in_smem = -1;
   int device = 0;
 };
 

@@ -49,6 +49,10 @@ TEST(CudaEngine, MatchesCpuOnRandomTiny) {
   CudaOptions ring;  // the bulk-copy weight ring (sm_90+; plain loads elsewhere)
   ring.ring_bytes = int64_t(1) << 30;
   compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, weight ring", ring);
+  CudaOptions global_desc;  // the default copies descriptors into shared memory
+  global_desc.descriptors_in_smem = 0;
+  compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, descriptors in global memory",
+                  global_desc);
   CudaOptions one;  // the default is two rows per warp
   one.rows_per_warp = 1;
   compare_engines(m, plan_for_device(m.config, LowerConfig{}, 128, "tiny"), 2e-2, 64, "tiny, kv bf16, 1 row per warp", one);

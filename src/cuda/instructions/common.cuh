@@ -7,6 +7,7 @@
 //   [ring_offset, +ring_bytes)  the weight stream's ring (weight_stream.cuh), bytes
 #pragma once
 
+#include "cuda/device/block_descriptors.cuh"
 #include "cuda/device/loads.cuh"
 #include "cuda/device/reduce.cuh"
 #include "cuda/device_plan.h"
@@ -22,7 +23,8 @@ struct Ctx {
   int* scratch_i;       // 32 ints
   float* work;          // 16-byte aligned
   float* smem;          // start of dynamic shared memory (the weight ring's offset is from here)
-  __device__ const DevBuffer& buf(int32_t id) const { return a.buffers[id]; }
+  const DevBuffer* bufs;  // block_buffers(): shared memory when the descriptors fit there
+  __device__ const DevBuffer& buf(int32_t id) const { return bufs[id]; }
 };
 
 }  // namespace tessera::cuda

@@ -124,11 +124,12 @@ __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t
   if (t.op != kNormMatvec && t.op != kLmHeadArgmax) return s;
   const StreamRing r = stream_ring(a, smem);
   if (r.per_warp == 0) return s;
-  const DevBuffer& w = a.buffers[t.w];
+  const DevBuffer* bufs = block_buffers(a, smem);
+  const DevBuffer& w = bufs[t.w];
   const bool gated = t.op == kNormMatvec && t.w2 >= 0;
   const int64_t K = w.shape[1];
   if (w.dtype != kBF16 || K % 8 != 0 || (reinterpret_cast<uintptr_t>(w.ptr) & 15) != 0) return s;
-  if (gated && (a.buffers[t.w2].dtype != kBF16 || (reinterpret_cast<uintptr_t>(a.buffers[t.w2].ptr) & 15) != 0))
+  if (gated && (bufs[t.w2].dtype != kBF16 || (reinterpret_cast<uintptr_t>(bufs[t.w2].ptr) & 15) != 0))
     return s;
   const int64_t cap = r.slot_bytes / (gated ? 2 : 1);  // bytes of one matrix per slot
   s.K = K;
@@ -146,7 +147,7 @@ __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t
   const int64_t rows = s.row_end - s.row_begin;
   s.pieces = s.rows_per_piece > 0 ? (rows + s.rows_per_piece - 1) / s.rows_per_piece : rows * s.parts;
   s.w = static_cast<const uint16_t*>(w.ptr);
-  s.w2 = gated ? static_cast<const uint16_t*>(a.buffers[t.w2].ptr) : nullptr;
+  s.w2 = gated ? static_cast<const uint16_t*>(bufs[t.w2].ptr) : nullptr;
   s.half = cap / 2;
   s.S = r.per_warp;
   s.bars = r.bars + warp * kStreamMaxSlots;
@@ -201,7 +202,7 @@ __device__ inline void stream_fill(const KernelArgs& a, float* smem) {
   int64_t i = c->i;
   while (issued != limit && k < c->k_end) {
     if (c->cached_k != k) {
-      c->cached = weight_stream(a, a.tasks[a.queue_tasks[k]], smem);
+      c->cached = weight_stream(a, block_task(a, smem, k), smem);
       c->cached_k = k;
     }
     if (c->cached.S > 0 && i < c->cached.pieces) {
