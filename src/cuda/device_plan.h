@@ -109,6 +109,23 @@ TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool 
   return m;
 }
 
+// attn_partial's short-split path (instructions/attn_partial.cuh): q of the group's heads,
+// up to kAttnShortRows K rows and V rows, the scores; floats from the work area.
+inline constexpr int64_t kAttnShortRows = 32;
+struct AttnShortSmem {
+  int64_t q, k, v, s, total;
+};
+TESSERA_HOST_DEVICE inline AttnShortSmem attn_short_smem(int64_t group, int64_t hd) {
+  const auto pad4 = [](int64_t n) { return (n + 3) / 4 * 4; };
+  AttnShortSmem m{};
+  m.q = 0;
+  m.k = pad4(group * hd);
+  m.v = m.k + kAttnShortRows * hd;
+  m.s = m.v + kAttnShortRows * hd;
+  m.total = m.s + group * kAttnShortRows;
+  return m;
+}
+
 // Shared memory for a block's descriptor copy (device/block_descriptors.cuh).
 inline constexpr int64_t kDescHeaderBytes = 16;
 inline int64_t desc_bytes(int64_t buffers, int64_t queue_tasks) {

@@ -173,7 +173,8 @@ int64_t work_floats(const Plan& plan, const Task& t) {
       const int64_t hkv = std::max<int64_t>(plan.buffers[size_t(t.p.in2)].shape[1] / hd, 1);
       const int64_t group = std::max<int64_t>(hq / hkv, 1);
       const int64_t warps = (std::max(plan.resources.threads, 32) + 31) / 32;
-      return pad4(group * hd) + group * t.p.chunk + pad4(2 * group) + warps * group * hd;
+      return std::max(pad4(group * hd) + group * t.p.chunk + pad4(2 * group) + warps * group * hd,
+                      attn_short_smem(group, hd).total);
     }
     default: return 0;
   }

@@ -16,15 +16,118 @@
 //    version gave each (head, element) one thread walking every position: one dependent
 //    memory round trip per position, 0.6 us each (docs/PERF.md), which made long contexts
 //    47x the floor.
+// Short splits (at most kShortRows positions: every split at short contexts) take another
+// path: q, the split's K rows and its V rows in one gather, one memory round trip, then
+// scores, softmax and weighted sum from shared memory. The long path's chain of dependent
+// round trips (q, then K, then V, each microseconds while other SMs stream weights) made
+// attention ~20 us per layer at position 1 on an H200 (docs/PERF.md, fourth session).
 // Scores of a split live in shared memory ([group][chunk]), then the warps' partial sums
 // ([warps][group*hd]); the runtime sizes shared memory for the largest (runtime.cpp,
 // work_floats). Probabilities are normalised before the weighted sum, as the CPU reference
 // does.
 #pragma once
 
+#include "cuda/device/gather.cuh"
 #include "cuda/instructions/common.cuh"
 
 namespace tessera::cuda {
+
+inline constexpr int64_t kShortRows = kAttnShortRows;
+
+// Shared memory of the short path, in floats from the work area (AttnShortSmem in
+// device_plan.h sizes it for the runtime).
+__device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBuffer& vc, const float* q,
+                                  int64_t g, int64_t h0, int64_t lo, int64_t n, int64_t hd, int64_t group,
+                                  int64_t width, float scale, float* out, float* out2) {
+  const DevTask& t = c.t;
+  const AttnShortSmem m = attn_short_smem(group, hd);
+  float* qs = c.work + m.q;    // [group][hd]
+  float* ks = c.work + m.k;    // [n][hd]
+  float* vs = c.work + m.v;    // [n][hd]
+  float* sc = c.work + m.s;    // [group][kShortRows]
+  const GatherSeg qseg{qs, q + h0 * hd, kF32, false, group * hd};
+  // Units of 16 bytes: q's, then each K row's, then each V row's, all loads of a round
+  // issued before any store (gather.cuh's rule).
+  const GatherSeg k0{ks, static_cast<const char*>(kc.ptr) + ((lo * width + g * hd) * (kc.dtype == kBF16 ? 2 : 4)), kc.dtype, false, hd};
+  const GatherSeg v0{vs, static_cast<const char*>(vc.ptr) + ((lo * width + g * hd) * (vc.dtype == kBF16 ? 2 : 4)), vc.dtype, false, hd};
+  const int64_t kstride = width * (kc.dtype == kBF16 ? 2 : 4), vstride = width * (vc.dtype == kBF16 ? 2 : 4);
+  if (gather_vectorizable(qseg) && gather_vectorizable(k0) && gather_vectorizable(v0) &&
+      kstride % 16 == 0 && vstride % 16 == 0) {
+    const int64_t uq = gather_units(qseg), uk = gather_units(k0), uv = gather_units(v0);
+    const int64_t total = uq + n * (uk + uv);
+    auto seg = [&](int64_t u, int64_t* unit) {
+      if (u < uq) { *unit = u; return qseg; }
+      u -= uq;
+      if (u < n * uk) {
+        const int64_t r = u / uk;
+        *unit = u % uk;
+        return GatherSeg{ks + r * hd, static_cast<const char*>(k0.src) + r * kstride, k0.dtype, false, hd};
+      }
+      u -= n * uk;
+      const int64_t r = u / uv;
+      *unit = u % uv;
+      return GatherSeg{vs + r * hd, static_cast<const char*>(v0.src) + r * vstride, v0.dtype, false, hd};
+    };
+    constexpr int U = 4;
+    for (int64_t base = 0; base < total; base += int64_t(U) * blockDim.x) {
+      uint4 r[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int64_t x = base + threadIdx.x + int64_t(u) * blockDim.x;
+        int64_t unit;
+        if (x < total) r[u] = gather_load(seg(x, &unit), unit);
+      }
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int64_t x = base + threadIdx.x + int64_t(u) * blockDim.x;
+        int64_t unit;
+        if (x < total) {
+          const GatherSeg sg = seg(x, &unit);
+          gather_store(sg, unit, r[u]);
+        }
+      }
+    }
+  } else {  // odd head sizes (test shapes): element by element
+    for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
+    for (int64_t k = threadIdx.x; k < n * hd; k += blockDim.x) {
+      const int64_t row = (lo + k / hd) * width + g * hd + k % hd;
+      ks[k] = load_rw(kc.ptr, kc.dtype, row);
+      vs[k] = load_rw(vc.ptr, vc.dtype, row);
+    }
+  }
+  __syncthreads();
+  for (int64_t x = threadIdx.x; x < group * n; x += blockDim.x) {
+    const int64_t j = x / n, p = x % n;
+    const float* qj = qs + j * hd;
+    const float* kp = ks + p * hd;
+    float d = 0.f;
+    for (int64_t i = 0; i < hd; ++i) d += qj[i] * kp[i];
+    sc[j * kShortRows + p] = d * scale;
+  }
+  __syncthreads();
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  for (int64_t j = warp; j < group; j += warps) {  // n <= 32: one lane per position
+    float* sj = sc + j * kShortRows;
+    const float x = lane < n ? sj[lane] : -__int_as_float(0x7f800000);
+    const float mx = warp_max(x);
+    const float e = lane < n ? expf(x - mx) : 0.f;
+    const float sum = warp_sum(e);
+    if (lane < n) sj[lane] = e / sum;
+    if (out2 && lane == 0) {
+      out2[((h0 + j) * t.splits + t.split) * 2] = mx;
+      out2[((h0 + j) * t.splits + t.split) * 2 + 1] = sum;
+    }
+  }
+  __syncthreads();
+  for (int64_t x = threadIdx.x; x < group * hd; x += blockDim.x) {
+    const int64_t j = x / hd, i = x % hd;
+    const float* pj = sc + j * kShortRows;
+    float acc = 0.f;
+    for (int64_t p = 0; p < n; ++p) acc += pj[p] * vs[p * hd + i];
+    (t.splits > 1 ? out + ((h0 + j) * t.splits + t.split) * hd : out + (h0 + j) * hd)[i] = acc;
+  }
+  __syncthreads();  // the work area is reused by the next kv head
+}
 
 __device__ inline void run_attn_partial(const Ctx& c) {
   const DevTask& t = c.t;
@@ -58,6 +161,10 @@ __device__ inline void run_attn_partial(const Ctx& c) {
           out2[((h0 + j) * t.splits + t.split) * 2] = -__int_as_float(0x7f800000);
           out2[((h0 + j) * t.splits + t.split) * 2 + 1] = 0.f;
         }
+      continue;
+    }
+    if (n <= kShortRows) {
+      attn_short(c, kc, vc, q, g, h0, lo, n, hd, group, width, scale, out, out2);
       continue;
     }
     for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
