@@ -9,6 +9,8 @@
 #include "core/error.h"
 #include "model/shapes.h"
 #include "plan/lower.h"
+#include "plan/plan_json.h"
+#include "search/store.h"
 #include "search/tune_loop.h"
 
 namespace tessera {
@@ -106,6 +108,69 @@ TEST(SearchPolicy, ASeedReproducesARunAndNamesAreChecked) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not built yet"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// Proposes the same whole plan twice, then another: the second proposal of the first
+// plan must not be evaluated again (structural rewrites can reach one plan twice).
+class RepeatingPlans : public Policy {
+ public:
+  RepeatingPlans(std::shared_ptr<const Plan> a, std::shared_ptr<const Plan> b) : a_(std::move(a)), b_(std::move(b)) {}
+  std::string name() const override { return "repeating"; }
+  std::optional<Proposal> next(const SearchTree& tree, SearchRng&) override {
+    const auto& order = calls_ < 2 ? a_ : b_;
+    ++calls_;
+    if (calls_ > 3) return std::nullopt;
+    return Proposal{*tree.root(), "rewrite", {}, std::nullopt, order};
+  }
+
+ private:
+  std::shared_ptr<const Plan> a_, b_;
+  int calls_ = 0;
+};
+
+TEST(SearchStep, AWholePlanAlreadyInTheTreeIsNotEvaluatedAgain) {
+  const ModelConfig cfg = shape_config("tiny");
+  const Target target = target_preset("sm_90a");
+  LowerConfig k1, k2;
+  k2.kv_splits = 2;
+  auto a = std::make_shared<const Plan>(lower(cfg, target, k1, 64));
+  auto b = std::make_shared<const Plan>(lower(cfg, target, k2, 64));
+  ASSERT_NE(content_hash(plan_to_json(*a)), content_hash(plan_to_json(*b)));
+
+  SearchTree tree;
+  TreeNode root;
+  root.id = 1;
+  root.status = CandidateStatus::Ok;
+  tree.add(root);
+  RepeatingPlans policy(a, b);
+  SearchRng rng(7);
+  int64_t next = 2;
+  std::vector<std::string> evaluated;
+  SearchHooks hooks;
+  hooks.begin = [&](const Proposal&, uint64_t) { return next++; };
+  hooks.evaluate = [&](const Proposal& p, uint64_t) {
+    Evaluation e;
+    e.status = CandidateStatus::Ok;
+    e.cost_kind = CostKind::Predicted;
+    e.cost_s = 1e-3;
+    e.plan_hash = content_hash(plan_to_json(*p.plan));
+    evaluated.push_back(e.plan_hash);
+    return e;
+  };
+  hooks.finish = [](int64_t, const Proposal&, const Evaluation&) {};
+  ASSERT_TRUE(search_step(tree, policy, rng, hooks));   // a
+  ASSERT_TRUE(search_step(tree, policy, rng, hooks));   // a again: skipped, then b
+  EXPECT_FALSE(search_step(tree, policy, rng, hooks));  // the policy has nothing left
+  ASSERT_EQ(evaluated.size(), 2u);
+  EXPECT_EQ(evaluated[0], content_hash(plan_to_json(*a)));
+  EXPECT_EQ(evaluated[1], content_hash(plan_to_json(*b)));
+  EXPECT_TRUE(tree.seen_plan(evaluated[0]));
 }
 
 }  // namespace

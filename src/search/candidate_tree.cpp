@@ -26,6 +26,7 @@ void SearchTree::add(TreeNode n) {
   index_[size_t(n.id)] = int64_t(nodes_.size());
   if (n.parent >= 0) nodes_[size_t(index_[size_t(n.parent)])].children.push_back(n.id);
   if (n.has_knobs) seen_.insert(knob_set_text(n.knobs));
+  if (!n.plan_hash.empty()) seen_plans_.insert(n.plan_hash);
   order_.push_back(n.id);
   nodes_.push_back(std::move(n));
 }

@@ -27,6 +27,7 @@ struct TreeNode {
   CostKind cost_kind = CostKind::None;
   std::vector<int64_t> children;
   int depth = 0;
+  std::string plan_hash;  // content_hash of the evaluated plan's JSON; empty: none (lowering failed)
 };
 
 // Whether cost a is lower than cost b beyond the noise: predicted costs are exact (any
@@ -52,6 +53,9 @@ class SearchTree {
   int failing_children(int64_t id) const;
   bool improved_on_parent(int64_t id) const;  // ok and faster than its (ok) parent
   bool seen(const KnobSet& k) const { return seen_.count(knob_set_text(k)) != 0; }
+  // A plan some node already evaluated (whole-plan proposals are deduplicated by it; two
+  // knob sets that lower to one plan are not, since their knobs differ for the operators).
+  bool seen_plan(const std::string& hash) const { return seen_plans_.count(hash) != 0; }
   // The ancestor just below the root (the node itself when it is a root child or a root).
   int64_t lineage(int64_t id) const;
 
@@ -60,6 +64,7 @@ class SearchTree {
   std::vector<int64_t> order_;
   std::vector<int64_t> index_;  // id -> position in nodes_ (ids are small positive integers)
   std::set<std::string> seen_;
+  std::set<std::string> seen_plans_;
 };
 
 }  // namespace tessera

@@ -113,6 +113,7 @@ TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev) {
   n.cost_s = ev.cost_s;
   n.spread = ev.spread;
   n.cost_kind = ev.cost_kind;
+  n.plan_hash = ev.plan_hash;
   return n;
 }
 
@@ -121,7 +122,11 @@ std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& 
   for (int tries = 0; tries < 200; ++tries) {
     p = policy.next(tree, rng);
     if (!p) return std::nullopt;
-    if (!p->knobs || !tree.seen(*p->knobs)) break;
+    // Nothing already in the tree is evaluated twice: a knob set by its text, a whole plan
+    // (structural rewrites, agents) by its content hash.
+    const bool repeat = p->knobs ? tree.seen(*p->knobs)
+                                 : p->plan && tree.seen_plan(content_hash(plan_to_json(*p->plan)));
+    if (!repeat) break;
     p.reset();
   }
   if (!p) return std::nullopt;
@@ -242,6 +247,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     n.cost_s = c.cost_s;
     n.spread = c.spread;
     n.cost_kind = c.cost_kind;
+    n.plan_hash = c.plan_hash;
     tree.add(n);
   }
   std::optional<int64_t> best = tree.best();
