@@ -9,20 +9,12 @@
 #include "plan/lower.h"
 #include "search/evaluate.h"
 #include "search/tune_loop.h"
+#include "search_test_settings.h"
 
 namespace tessera {
 namespace {
 
-EvalSettings tiny_settings() {
-  EvalSettings s;
-  s.model = shape_config("tiny");
-  s.model_label = "tiny";
-  s.target = target_preset("sm_90a");
-  s.context = 32;
-  s.cost = default_cost_params(s.target);
-  s.check_steps = 2;
-  return s;
-}
+EvalSettings tiny_settings() { return test::tiny_search_settings(); }
 
 std::shared_ptr<const Plan> tiny_plan(const EvalSettings& s, void (*plant)(Plan&)) {
   LowerConfig k;

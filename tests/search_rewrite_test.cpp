@@ -13,6 +13,7 @@
 #include "search/rewrite.h"
 #include "search/rewrite_recipe.h"
 #include "search/rewrite_schedule.h"
+#include "search_test_settings.h"
 #include "test_util.h"
 #include "validate/validate.h"
 
@@ -20,14 +21,8 @@ namespace tessera {
 namespace {
 
 EvalSettings tiny_settings() {
-  EvalSettings s;
-  s.model = shape_config("tiny");
-  s.model_label = "tiny";
-  s.target = target_preset("sm_90a");
-  s.context = 32;
+  EvalSettings s = test::tiny_search_settings();
   s.position = 20;
-  s.cost = default_cost_params(s.target);
-  s.check_steps = 2;
   return s;
 }
 

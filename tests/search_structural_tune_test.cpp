@@ -14,6 +14,7 @@
 #include "search/rewrite.h"
 #include "search/rewrite_recipe.h"
 #include "search/store.h"
+#include "search_test_settings.h"
 #include "test_util.h"
 #include "validate/validate.h"
 
@@ -81,13 +82,7 @@ TEST(SearchStructuralTune, StructuralCandidatesAreProposedEvaluatedStoredAndResu
 
 TEST(SearchStructuralTune, LargeModelsCheckTheRecipeOnTheCheckShape) {
   // tiny stands in for a large model by lowering the emulation limit below its size.
-  EvalSettings s;
-  s.model = shape_config("tiny");
-  s.model_label = "tiny";
-  s.target = target_preset("sm_90a");
-  s.context = 32;
-  s.cost = default_cost_params(s.target);
-  s.check_steps = 2;
+  EvalSettings s = test::tiny_search_settings();
   s.whole_plan_check_max_params = 1000;
   KnobSpace space(s.model, s.target, s.context);
   LowerConfig k;
