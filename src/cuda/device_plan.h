@@ -79,6 +79,13 @@ struct KernelArgs {
   int32_t buffer_count;
   int64_t desc_offset;       // bytes to the block's descriptor copy in shared memory; -1: none
   int32_t blocks;
+  // L2 prefetch before waits (device/l2_prefetch.cuh): at most this many bytes of a task's
+  // weight rows / of its KV rows (0: off), issued for the task `l2_prefetch_ahead` places
+  // further on in the queue.
+  int64_t l2_prefetch_bytes;
+  int64_t l2_prefetch_kv_bytes;
+  int32_t l2_prefetch_ahead;
+  int32_t signal_fence;      // 1: every thread fences before the signal barrier (megakernel.cu)
   // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks:
   // [3k] the block turned to the task, [3k+1] its waits were satisfied, [3k+2] it had
   // signalled; %globaltimer nanoseconds. nullptr: not recorded.

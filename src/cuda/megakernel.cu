@@ -14,11 +14,16 @@
 // (instructions/weight_stream.cuh). Weights are read-only for the launch, so fetching them
 // early can never read a stale value.
 //
+// With L2 prefetch on (KernelArgs::l2_prefetch_bytes, l2_prefetch_kv_bytes) the block asks L2 for a task's weight
+// rows or KV rows before waiting on its counters (device/l2_prefetch.cuh), so those bytes
+// move while the block would otherwise only wait.
+//
 // With a trace buffer (KernelArgs::trace) thread 0 stamps each task three times with
 // %globaltimer, which every SM reads from one clock: when the block turns to it, when its
 // waits are met and when it has signalled. Three stores per task cost nothing measurable.
 #include <cuda_runtime.h>
 
+#include "cuda/device/l2_prefetch.cuh"
 #include "cuda/device/sync.cuh"
 #include "cuda/device_plan.h"
 #include "cuda/instructions/argmax_reduce.cuh"
@@ -73,8 +78,14 @@ __device__ bool wait_for(const KernelArgs& a, const DevTask& t, int* s_ok) {
   return *s_ok != 0;
 }
 
+// The block's writes become visible before its signals: the barrier orders every thread's
+// writes before thread 0's release, and a release at GPU scope is cumulative over what
+// its thread has observed (the PTX memory model), so one fence in thread 0 (the red's own
+// release) publishes the whole block's writes. A fence in every thread before the barrier
+// (KernelArgs::signal_fence, the first version) costs one more GPU-scope fence per task on
+// the critical path.
 __device__ void signal(const KernelArgs& a, const DevTask& t) {
-  __threadfence();
+  if (a.signal_fence) __threadfence();
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int32_t k = 0; k < t.signal_count; ++k) {
@@ -105,9 +116,15 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   const DevBuffer* bufs = block_buffers(a, smem);
   stream_ring_init(stream_ring(a, smem), a.queue_offsets[b], a.queue_offsets[b + 1]);
   if ((threadIdx.x & 31) == 0) stream_fill(a, smem);
-  for (int32_t k = a.queue_offsets[b]; k < a.queue_offsets[b + 1]; ++k) {
+  const int32_t q0 = a.queue_offsets[b], q1 = a.queue_offsets[b + 1];
+  for (int32_t k = q0; k < q0 + a.l2_prefetch_ahead && k < q1; ++k)
+    prefetch_task(a, bufs, block_task(a, smem, k), a.l2_prefetch_bytes, a.l2_prefetch_kv_bytes);
+  for (int32_t k = q0; k < q1; ++k) {
     const DevTask& t = block_task(a, smem, k);
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k] = global_timer_ns();
+    if (k + a.l2_prefetch_ahead < q1)
+      prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
+                    a.l2_prefetch_kv_bytes);
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;

@@ -70,10 +70,12 @@ int64_t env_int(const char* name, int64_t lo, int64_t hi, const char* expected) 
   fail("{}='{}': expected {}", name, e, expected);
 }
 
-int64_t requested_ring_bytes(const CudaOptions& o) {
-  if (o.ring_bytes >= 0) return o.ring_bytes;
-  const int64_t v = env_int("TESSERA_RING_BYTES", 0, int64_t(1) << 30, "a number of bytes (0 turns the weight ring off)");
-  return v >= 0 ? v : kDefaultRingBytes;
+// A byte count from CudaOptions (-1: from the environment variable, else the fallback).
+int64_t requested_bytes(int64_t option, const char* what, const char* env, int64_t fallback) {
+  if (option >= 0) return option;
+  if (option != -1) fail("CudaOptions::{} = {}: expected -1 or >= 0", what, option);
+  const int64_t v = env_int(env, 0, int64_t(1) << 30, "a number of bytes (0 turns it off)");
+  return v >= 0 ? v : fallback;
 }
 
 int64_t requested_ring_slot_bytes(const CudaOptions& o) {
@@ -106,6 +108,21 @@ bool requested_desc_smem(const CudaOptions& o) {
   if (o.descriptors_in_smem != -1)
     fail("CudaOptions::descriptors_in_smem = {}: expected -1, 0 or 1", o.descriptors_in_smem);
   return env_int("TESSERA_DESC_SMEM", 0, 1, "0 or 1") != 0;  // unset (-1): on
+}
+
+// L2 prefetch before waits (docs/PERF.md, fifth session, H200). Weight rows: off (1B at
+// position 1: 1.133 ms without, 1.180-1.291 ms with 256 KiB-8 MiB per task). KV rows: on
+// (1B at position 4096: 1.786 -> 1.631 ms; position 1 unchanged). A split's KV rows are
+// 64 KiB at 4096 positions and 16 splits, so the cap only bounds very long contexts.
+constexpr int64_t kDefaultL2PrefetchBytes = 0;
+constexpr int64_t kDefaultL2PrefetchKvBytes = 1 << 20;
+constexpr int kDefaultL2PrefetchAhead = 0;
+
+int requested_l2_prefetch_ahead(const CudaOptions& o) {
+  if (o.l2_prefetch_ahead >= 0 && o.l2_prefetch_ahead <= 8) return o.l2_prefetch_ahead;
+  if (o.l2_prefetch_ahead != -1) fail("CudaOptions::l2_prefetch_ahead = {}: expected -1 or 0..8", o.l2_prefetch_ahead);
+  const int64_t v = env_int("TESSERA_L2_PREFETCH_AHEAD", 0, 8, "tasks ahead in 0..8");
+  return v >= 0 ? int(v) : kDefaultL2PrefetchAhead;
 }
 
 // Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
@@ -307,13 +324,21 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   // shared memory, ~4 KB, is set aside too).
   s.ring_offset = (s.smem + 127) / 128 * 128;
   s.ring_slot_bytes = requested_ring_slot_bytes(s.opt);
-  s.ring_bytes = std::min<int64_t>(requested_ring_bytes(s.opt), int64_t(smem_optin) - s.ring_offset - 8192);
+  s.ring_bytes = std::min<int64_t>(requested_bytes(s.opt.ring_bytes, "ring_bytes", "TESSERA_RING_BYTES", kDefaultRingBytes), int64_t(smem_optin) - s.ring_offset - 8192);
   if (s.prop.major < 9) s.ring_bytes = 0;  // bulk copies are sm_90+
   s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 128 * 128;
   s.ring_used = s.ring_bytes;
   if (s.ring_bytes > 0) s.smem = s.ring_offset + s.ring_bytes;
   s.opt.rows_per_warp = requested_rows_per_warp(s.opt);
   s.opt.poll_ns = requested_poll_ns(s.opt);
+  s.opt.l2_prefetch_bytes = requested_bytes(s.opt.l2_prefetch_bytes, "l2_prefetch_bytes", "TESSERA_L2_PREFETCH_BYTES",
+                                            kDefaultL2PrefetchBytes);
+  s.opt.l2_prefetch_kv_bytes = requested_bytes(s.opt.l2_prefetch_kv_bytes, "l2_prefetch_kv_bytes",
+                                               "TESSERA_L2_PREFETCH_KV_BYTES", kDefaultL2PrefetchKvBytes);
+  s.opt.l2_prefetch_ahead = requested_l2_prefetch_ahead(s.opt);
+  if (s.opt.signal_fence < -1 || s.opt.signal_fence > 1)
+    fail("CudaOptions::signal_fence = {}: expected -1, 0 or 1", s.opt.signal_fence);
+  if (s.opt.signal_fence == -1) s.opt.signal_fence = env_int("TESSERA_SIGNAL_FENCE", 0, 1, "0 or 1") == 1 ? 1 : 0;
   if (s.smem > smem_optin)
     fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
          "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
@@ -463,6 +488,10 @@ void PlanRunner::enqueue(int64_t pos, void* stream) {
   a.buffer_count = int32_t(s.plan.buffers.size());
   a.desc_offset = s.desc_offset;
   a.blocks = s.blocks;
+  a.l2_prefetch_bytes = s.opt.l2_prefetch_bytes;
+  a.l2_prefetch_kv_bytes = s.opt.l2_prefetch_kv_bytes;
+  a.l2_prefetch_ahead = s.opt.l2_prefetch_ahead;
+  a.signal_fence = s.opt.signal_fence;
   a.trace = static_cast<unsigned long long*>(s.trace.p);
   if (a.trace) ++s.traced_steps;
   s.latch.run([&] {

@@ -46,6 +46,19 @@ struct CudaOptions {
   // launch's start, when they fit (device/block_descriptors.cuh). -1: $TESSERA_DESC_SMEM
   // (0 or 1), else on. 0: read from global memory.
   int descriptors_in_smem = -1;
+  // L2 prefetch of a task's weight rows before its waits (device/l2_prefetch.cuh): at most
+  // this many bytes per task. -1: $TESSERA_L2_PREFETCH_BYTES, else the default in
+  // runtime.cpp; 0: off.
+  int64_t l2_prefetch_bytes = -1;
+  // The same for the KV rows an attention split reads (on by default). -1:
+  // $TESSERA_L2_PREFETCH_KV_BYTES, else the default in runtime.cpp; 0: off.
+  int64_t l2_prefetch_kv_bytes = -1;
+  // Which task is prefetched: the one about to wait (0) or that many places further on.
+  // -1: $TESSERA_L2_PREFETCH_AHEAD, else the default in runtime.cpp.
+  int l2_prefetch_ahead = -1;
+  // Every thread fences before a task's signal (the first version) instead of thread 0's
+  // release alone. -1: $TESSERA_SIGNAL_FENCE (0 or 1), else off.
+  int signal_fence = -1;
   int device = 0;
 };
 

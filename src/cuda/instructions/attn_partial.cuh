@@ -27,86 +27,59 @@
 // does.
 #pragma once
 
-#include "cuda/device/gather.cuh"
 #include "cuda/instructions/common.cuh"
 
 namespace tessera::cuda {
 
 inline constexpr int64_t kShortRows = kAttnShortRows;
 
-// Shared memory of the short path, in floats from the work area (AttnShortSmem in
-// device_plan.h sizes it for the runtime).
+// The short path. Compact on purpose: it runs once per layer on a handful of SMs, between
+// long stretches of matvec code, so none of its instructions are in the instruction cache
+// when it starts and every one is fetched from L2 (the kernel is ~640 KB of SASS). Phase
+// timers on an H200 (docs/PERF.md, fifth session) put the first q load 2.9 us into the
+// task (the next load: 0.3 us), the gather of q/K/V at 4.6 us more and two positions'
+// scores, softmax and sum at 3.9 us more: instruction fetch, not memory. So: 32-bit index
+// math (64-bit division is a subroutine of ~70 instructions), no per-unit segment lookup,
+// loops left rolled. Shared memory: AttnShortSmem (device_plan.h), floats from the work area.
 __device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBuffer& vc, const float* q,
-                                  int64_t g, int64_t h0, int64_t lo, int64_t n, int64_t hd, int64_t group,
-                                  int64_t width, float scale, float* out, float* out2) {
+                                  int g, int h0, int lo, int n, int hd, int group, int width, float scale,
+                                  float* out, float* out2) {
   const DevTask& t = c.t;
   const AttnShortSmem m = attn_short_smem(group, hd);
-  float* qs = c.work + m.q;    // [group][hd]
-  float* ks = c.work + m.k;    // [n][hd]
-  float* vs = c.work + m.v;    // [n][hd]
-  float* sc = c.work + m.s;    // [group][kShortRows]
-  const GatherSeg qseg{qs, q + h0 * hd, kF32, false, group * hd};
-  // Units of 16 bytes: q's, then each K row's, then each V row's, all loads of a round
-  // issued before any store (gather.cuh's rule).
-  const GatherSeg k0{ks, static_cast<const char*>(kc.ptr) + ((lo * width + g * hd) * (kc.dtype == kBF16 ? 2 : 4)), kc.dtype, false, hd};
-  const GatherSeg v0{vs, static_cast<const char*>(vc.ptr) + ((lo * width + g * hd) * (vc.dtype == kBF16 ? 2 : 4)), vc.dtype, false, hd};
-  const int64_t kstride = width * (kc.dtype == kBF16 ? 2 : 4), vstride = width * (vc.dtype == kBF16 ? 2 : 4);
-  if (gather_vectorizable(qseg) && gather_vectorizable(k0) && gather_vectorizable(v0) &&
-      kstride % 16 == 0 && vstride % 16 == 0) {
-    const int64_t uq = gather_units(qseg), uk = gather_units(k0), uv = gather_units(v0);
-    const int64_t total = uq + n * (uk + uv);
-    auto seg = [&](int64_t u, int64_t* unit) {
-      if (u < uq) { *unit = u; return qseg; }
-      u -= uq;
-      if (u < n * uk) {
-        const int64_t r = u / uk;
-        *unit = u % uk;
-        return GatherSeg{ks + r * hd, static_cast<const char*>(k0.src) + r * kstride, k0.dtype, false, hd};
-      }
-      u -= n * uk;
-      const int64_t r = u / uv;
-      *unit = u % uv;
-      return GatherSeg{vs + r * hd, static_cast<const char*>(v0.src) + r * vstride, v0.dtype, false, hd};
-    };
-    constexpr int U = 4;
-    for (int64_t base = 0; base < total; base += int64_t(U) * blockDim.x) {
-      uint4 r[U];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const int64_t x = base + threadIdx.x + int64_t(u) * blockDim.x;
-        int64_t unit;
-        if (x < total) r[u] = gather_load(seg(x, &unit), unit);
-      }
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const int64_t x = base + threadIdx.x + int64_t(u) * blockDim.x;
-        int64_t unit;
-        if (x < total) {
-          const GatherSeg sg = seg(x, &unit);
-          gather_store(sg, unit, r[u]);
-        }
-      }
+  float* qs = c.work + m.q;  // [group][hd]
+  float* ks = c.work + m.k;  // [n][hd]
+  float* vs = c.work + m.v;  // [n][hd]
+  float* sc = c.work + m.s;  // [group][kShortRows]
+  // One memory round trip per blockDim elements: a thread's q, K and V loads are all
+  // issued before its stores.
+  const int nq = group * hd, nkv = n * hd, total = nq > nkv ? nq : nkv;
+  for (int i = threadIdx.x; i < total; i += blockDim.x) {
+    const int r = i / hd;
+    const int64_t off = int64_t(lo + r) * width + int64_t(g) * hd + (i - r * hd);
+    float a = 0.f, b = 0.f, d = 0.f;
+    if (i < nq) a = q[int64_t(h0) * hd + i];
+    if (i < nkv) {
+      b = load_rw(kc.ptr, kc.dtype, off);
+      d = load_rw(vc.ptr, vc.dtype, off);
     }
-  } else {  // odd head sizes (test shapes): element by element
-    for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
-    for (int64_t k = threadIdx.x; k < n * hd; k += blockDim.x) {
-      const int64_t row = (lo + k / hd) * width + g * hd + k % hd;
-      ks[k] = load_rw(kc.ptr, kc.dtype, row);
-      vs[k] = load_rw(vc.ptr, vc.dtype, row);
+    if (i < nq) qs[i] = a;
+    if (i < nkv) {
+      ks[i] = b;
+      vs[i] = d;
     }
-  }
-  __syncthreads();
-  for (int64_t x = threadIdx.x; x < group * n; x += blockDim.x) {
-    const int64_t j = x / n, p = x % n;
-    const float* qj = qs + j * hd;
-    const float* kp = ks + p * hd;
-    float d = 0.f;
-    for (int64_t i = 0; i < hd; ++i) d += qj[i] * kp[i];
-    sc[j * kShortRows + p] = d * scale;
   }
   __syncthreads();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  for (int64_t j = warp; j < group; j += warps) {  // n <= 32: one lane per position
+  // Scores: a warp per (head, position), lanes across the head's elements.
+  for (int x = warp; x < group * n; x += warps) {
+    const int j = x / n, p = x - j * n;
+    float d = 0.f;
+    for (int i = lane; i < hd; i += 32) d += qs[j * hd + i] * ks[p * hd + i];
+    d = warp_sum(d);
+    if (lane == 0) sc[j * kShortRows + p] = d * scale;
+  }
+  __syncthreads();
+  for (int j = warp; j < group; j += warps) {  // n <= 32: one lane per position
     float* sj = sc + j * kShortRows;
     const float x = lane < n ? sj[lane] : -__int_as_float(0x7f800000);
     const float mx = warp_max(x);
@@ -119,12 +92,12 @@ __device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBu
     }
   }
   __syncthreads();
-  for (int64_t x = threadIdx.x; x < group * hd; x += blockDim.x) {
-    const int64_t j = x / hd, i = x % hd;
+  for (int x = threadIdx.x; x < nq; x += blockDim.x) {
+    const int j = x / hd, i = x - j * hd;
     const float* pj = sc + j * kShortRows;
     float acc = 0.f;
-    for (int64_t p = 0; p < n; ++p) acc += pj[p] * vs[p * hd + i];
-    (t.splits > 1 ? out + ((h0 + j) * t.splits + t.split) * hd : out + (h0 + j) * hd)[i] = acc;
+    for (int p = 0; p < n; ++p) acc += pj[p] * vs[p * hd + i];
+    (t.splits > 1 ? out + (int64_t(h0 + j) * t.splits + t.split) * hd : out + int64_t(h0 + j) * hd)[i] = acc;
   }
   __syncthreads();  // the work area is reused by the next kv head
 }
@@ -134,10 +107,16 @@ __device__ inline void run_attn_partial(const Ctx& c) {
   const DevBuffer& qb = c.buf(t.in);
   const DevBuffer& kc = c.buf(t.in2);
   const DevBuffer& vc = c.buf(t.in3);
-  const int64_t hd = t.head_dim, width = kc.shape[1];
-  const int64_t hkv = width / hd, hq = qb.shape[0] / hd, group = hq / hkv;
-  const int64_t lo = (c.a.pos + 1) * t.split / t.splits;  // attn_split (plan.h)
-  const int64_t hi = (c.a.pos + 1) * (t.split + 1) / t.splits;
+  // 32-bit division where the values allow it (the validator bounds head and cache
+  // widths; positions times splits fit easily): 64-bit division is a long subroutine, and
+  // this prologue runs cold (see attn_short).
+  const int hd32 = t.head_dim, width32 = int(kc.shape[1]);
+  const int64_t hd = hd32, width = width32;
+  const int64_t hkv = width32 / hd32, hq = int(qb.shape[0]) / hd32, group = int(hq) / int(hkv);
+  const int64_t p1 = c.a.pos + 1;
+  const bool narrow = p1 * (t.split + 1) <= 0x7fffffff;
+  const int64_t lo = narrow ? int(p1 * t.split) / t.splits : p1 * t.split / t.splits;  // attn_split (plan.h)
+  const int64_t hi = narrow ? int(p1 * (t.split + 1)) / t.splits : p1 * (t.split + 1) / t.splits;
   const int64_t n = hi > lo ? hi - lo : 0;
   const float scale = 1.f / sqrtf(float(hd));
   const float* q = static_cast<const float*>(qb.ptr);
@@ -164,7 +143,7 @@ __device__ inline void run_attn_partial(const Ctx& c) {
       continue;
     }
     if (n <= kShortRows) {
-      attn_short(c, kc, vc, q, g, h0, lo, n, hd, group, width, scale, out, out2);
+      attn_short(c, kc, vc, q, int(g), int(h0), int(lo), int(n), int(hd), int(group), int(width), scale, out, out2);
       continue;
     }
     for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
