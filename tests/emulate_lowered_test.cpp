@@ -71,6 +71,8 @@ TEST(EmulateLowered, NonDefaultKnobsMatchEngine) {
       {"qkv_heads_per_task=2", "o_rows_per_task=16", "gate_up_rows_per_task=8", "down_rows_per_task=8",
        "lm_rows_per_task=64", "embed_cols_per_task=16"},
       {"weight_dtype=f32", "kv_dtype=f32", "kv_splits=2", "sms=3"},
+      {"qkv_head_parts=1"},
+      {"qkv_head_parts=3", "kv_splits=2"},  // uneven pair ranges (4 pairs in 3 parts)
   };
   for (const auto& knobs : settings) {
     LowerConfig cfg;

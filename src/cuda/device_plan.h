@@ -42,6 +42,7 @@ struct alignas(8) DevTask {
   int64_t row_begin, row_end;
   int32_t head_dim, split, splits, chunk, index, count;
   int32_t out_at_pos;
+  int32_t rope_pairs;  // TaskParams::rope_pairs: rows [row_begin, row_end) and their partners
   float eps;
   int32_t wait_begin, wait_count, signal_begin, signal_count;
 };

@@ -180,7 +180,7 @@ int64_t work_floats(const Plan& plan, const Task& t) {
     case Op::NormMatvec: {
       const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
       const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
-      return matvec_smem(K, t.p.row_end - t.p.row_begin, staged, t.p.residual >= 0, t.p.norm >= 0).total;
+      return matvec_smem(K, matvec_row_segments(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0).total;
     }
     case Op::LmHeadArgmax:
       return matvec_smem(plan.buffers[size_t(t.p.in)].shape[0], 0, false, false, t.p.norm >= 0).total;
@@ -387,6 +387,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
     d.row_begin = p.row_begin; d.row_end = p.row_end;
     d.head_dim = p.head_dim; d.split = p.split; d.splits = p.splits; d.chunk = p.chunk;
     d.index = p.index; d.count = p.count; d.out_at_pos = p.out_at_pos ? 1 : 0; d.eps = p.eps;
+    d.rope_pairs = p.rope_pairs ? 1 : 0;
     d.wait_begin = int32_t(waits.size());
     d.wait_count = int32_t(t.waits.size());
     for (const Wait& w : t.waits) waits.push_back(DevWait{w.counter, 0, w.threshold});

@@ -141,7 +141,8 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
   const BufferData& in = op("in", p.in);
   const BufferData& w = op("w", p.w);  // [N, K]
   const int64_t K = in.shape[0], N = w.shape[0];
-  const int64_t rb = p.row_begin, re = p.row_end, n = re - rb;
+  const RowSegments seg = matvec_row_segments(p);  // y[k] is output row seg.row(k)
+  const int64_t n = seg.rows();
 
   const float* h = f32_span(in, 0, K, s.in);
   if (p.norm >= 0) {
@@ -155,11 +156,12 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
   float* y = s.y.data();
   const BufferData* bias = p.bias >= 0 ? &op("bias", p.bias) : nullptr;
   const BufferData* w2 = p.w2 >= 0 ? &op("w2", p.w2) : nullptr;
-  for (int64_t r = rb; r < re; ++r) {
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t r = seg.row(k);
     float v = dot_row(w, r, K, h);
     if (bias) v = v + get(*bias, r);
     if (w2) v = silu(v) * dot_row(*w2, r, K, h);
-    y[r - rb] = v;
+    y[k] = v;
   }
 
   const int64_t hd = p.head_dim;
@@ -174,16 +176,21 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
     s.cos.resize(size_t(hd / 2));
     s.sin.resize(size_t(hd / 2));
     rope_cos_sin(s.inv_freq, int(pos), s.cos.data(), s.sin.data());
-    for (int64_t h0 = 0; h0 < n; h0 += hd) apply_rope(y + h0, int(hd), s.cos.data(), s.sin.data());
+    if (p.rope_pairs) {
+      const int64_t pairs = n / 2, i0 = p.row_begin % hd;  // the pairs' index in the head
+      apply_rope_pairs(y, y + pairs, int(pairs), s.cos.data() + i0, s.sin.data() + i0);
+    } else {
+      for (int64_t h0 = 0; h0 < n; h0 += hd) apply_rope(y + h0, int(hd), s.cos.data(), s.sin.data());
+    }
   }
   if (p.residual >= 0) {
     const BufferData& res = op("residual", p.residual);
-    for (int64_t r = rb; r < re; ++r) y[r - rb] = y[r - rb] + get(res, r);
+    for (int64_t k = 0; k < n; ++k) y[k] = y[k] + get(res, seg.row(k));
   }
 
   BufferData& out = op("out", p.out);
   const int64_t base = p.out_at_pos ? pos * N : 0;
-  for (int64_t r = rb; r < re; ++r) put(out, base + r, y[r - rb]);
+  for (int64_t k = 0; k < n; ++k) put(out, base + seg.row(k), y[k]);
 }
 
 // attn_partial: per query head of kv heads [rb, re), attention over the positions of split

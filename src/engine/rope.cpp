@@ -73,13 +73,16 @@ void rope_cos_sin(const std::vector<float>& inv_freq, int pos, float* cos, float
   }
 }
 
-void apply_rope(float* x, int head_dim, const float* cos, const float* sin) {
-  const int half = head_dim / 2;
-  for (int i = 0; i < half; ++i) {
-    const float a = x[i], b = x[i + half];
-    x[i] = a * cos[i] - b * sin[i];
-    x[i + half] = b * cos[i] + a * sin[i];
+void apply_rope_pairs(float* a, float* b, int n, const float* cos, const float* sin) {
+  for (int i = 0; i < n; ++i) {
+    const float x = a[i], y = b[i];
+    a[i] = x * cos[i] - y * sin[i];
+    b[i] = y * cos[i] + x * sin[i];
   }
+}
+
+void apply_rope(float* x, int head_dim, const float* cos, const float* sin) {
+  apply_rope_pairs(x, x + head_dim / 2, head_dim / 2, cos, sin);
 }
 
 }  // namespace tessera

@@ -24,4 +24,8 @@ void rope_cos_sin(const std::vector<float>& inv_freq, int pos, float* cos, float
 //                                                   x[i+d/2] cos + x[i] sin).
 void apply_rope(float* x, int head_dim, const float* cos, const float* sin);
 
+// The same rotation for n pairs held apart: (a[k], b[k]) by cos[k], sin[k]. A task that
+// owns only some of a head's pairs (TaskParams::rope_pairs) rotates them with this.
+void apply_rope_pairs(float* a, float* b, int n, const float* cos, const float* sin);
+
 }  // namespace tessera

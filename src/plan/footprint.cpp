@@ -81,6 +81,7 @@ Footprint footprint(const Plan& plan, const Task& t) {
   auto read = [&](int32_t buf, std::vector<Interval> dims) { f.reads.push_back({buf, std::move(dims)}); };
   auto write = [&](int32_t buf, std::vector<Interval> dims) { f.writes.push_back({buf, std::move(dims)}); };
 
+  if (p.rope_pairs && t.op != Op::NormMatvec) c.bad("rope_pairs applies to norm_matvec only");
   switch (t.op) {
     case Op::Embed: {
       // in: token I32 [1]; w: table [V, D]; out: F32 [D]; columns [rb, re).
@@ -124,7 +125,24 @@ Footprint footprint(const Plan& plan, const Task& t) {
         c.dim_eq(c.weight("norm", p.norm, 1), 0, K, "norm weight");
         read(p.norm, {fixed(0, K)});
       }
-      read(p.w, {fixed(rb, re), fixed(0, K)});
+      // With rope_pairs every row range below comes twice: the task's rows and their partners.
+      const RowSegments seg = matvec_row_segments(p);
+      if (p.rope_pairs) {
+        if (p.rope < 0 || p.qk_norm >= 0 || p.w2 >= 0 || p.residual >= 0)
+          c.bad("rope_pairs needs rope and takes no qk_norm (a head's norm needs all its rows), w2 or residual");
+        const int64_t hd = p.head_dim;
+        if (hd <= 0 || hd % 2 != 0) c.bad(fmt::format("head_dim {} must be positive and even for rope_pairs", hd));
+        const int64_t head = rb / hd;
+        if (re > head * hd + hd / 2)
+          c.bad(fmt::format("rope_pairs rows [{}, {}) must lie in the first half of one head ([{}, {}))", rb, re,
+                            head * hd, head * hd + hd / 2));
+      }
+      auto each_range = [&](auto&& fn) {
+        for (int k = 0; k < seg.count; ++k) fn(seg.begin[k], seg.end[k]);
+      };
+      if (seg.count > 1 && seg.end[1] > N)
+        c.bad(fmt::format("rope_pairs partner rows [{}, {}) must lie inside [0, {})", seg.begin[1], seg.end[1], N));
+      each_range([&](int64_t b, int64_t e) { read(p.w, {fixed(b, e), fixed(0, K)}); });
       if (p.w2 >= 0) {
         const Buffer& w2 = c.weight("w2", p.w2, 2);
         c.dim_eq(w2, 0, N, "second weight rows");
@@ -135,9 +153,9 @@ Footprint footprint(const Plan& plan, const Task& t) {
       }
       if (p.bias >= 0) {
         c.dim_eq(c.weight("bias", p.bias, 1), 0, N, "bias");
-        read(p.bias, {fixed(rb, re)});
+        each_range([&](int64_t b, int64_t e) { read(p.bias, {fixed(b, e)}); });
       }
-      if (p.qk_norm >= 0 || p.rope >= 0) {
+      if ((p.qk_norm >= 0 || p.rope >= 0) && !p.rope_pairs) {
         if (p.head_dim <= 0 || p.head_dim % 2 != 0)
           c.bad(fmt::format("head_dim {} must be positive and even for qk_norm/rope", p.head_dim));
         if (rb % p.head_dim != 0 || re % p.head_dim != 0)
@@ -160,10 +178,10 @@ Footprint footprint(const Plan& plan, const Task& t) {
         if (out.kind != BufferKind::State) c.bad(fmt::format("out_at_pos needs a state buffer, '{}' is not", out.name));
         c.dim_eq(out, 0, plan.context, "cache rows = plan context");
         c.dim_eq(out, 1, N, "cache columns");
-        write(p.out, {Interval{Affine{0, 1}, Affine{1, 1}}, fixed(rb, re)});
+        each_range([&](int64_t b, int64_t e) { write(p.out, {Interval{Affine{0, 1}, Affine{1, 1}}, fixed(b, e)}); });
       } else {
         c.dim_eq(c.buf("out", p.out, BufDType::F32, 1), 0, N, "output");
-        write(p.out, {fixed(rb, re)});
+        each_range([&](int64_t b, int64_t e) { write(p.out, {fixed(b, e)}); });
       }
       break;
     }

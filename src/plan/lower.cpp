@@ -129,6 +129,12 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
     fail("lower: knob sms={} outside [0, {}] (the blocks target {} can hold at once)", knobs.sms, resident,
          target.arch);
   if (knobs.qkv_heads_per_task < 1) fail("lower: knob qkv_heads_per_task={} must be >= 1", knobs.qkv_heads_per_task);
+  if (knobs.qkv_head_parts < 0 || knobs.qkv_head_parts > config.head_dim / 2)
+    fail("lower: knob qkv_head_parts={} outside [0, {}] (0: choose; at most head_dim/2 rotation pairs)",
+         knobs.qkv_head_parts, config.head_dim / 2);
+  if (knobs.qkv_head_parts > 1 && knobs.qkv_heads_per_task > 1)
+    fail("lower: knobs qkv_head_parts={} and qkv_heads_per_task={}: a task takes part of one head or whole heads, "
+         "not both", knobs.qkv_head_parts, knobs.qkv_heads_per_task);
   for (int v : {knobs.o_rows_per_task, knobs.gate_up_rows_per_task, knobs.down_rows_per_task,
                 knobs.lm_rows_per_task, knobs.embed_cols_per_task, knobs.norm_rows_per_task})
     if (v < 0) fail("lower: tile size knobs must be >= 0 (0: choose), got {}", v);

@@ -25,6 +25,10 @@ namespace tessera {
 struct LowerConfig {
   // Tile sizes: output rows (or heads) per task of each fused instruction.
   int qkv_heads_per_task = 1;     // query heads per q task; kv heads per k/v task
+  // Tasks per head of q/k/v (with qkv_heads_per_task 1): RoPE'd q/k heads split into
+  // ranges of rotation pairs (TaskParams::rope_pairs), v heads into row ranges; heads with
+  // qk-norm stay whole (the norm needs every row). 0: choose from the SM count.
+  int qkv_head_parts = 0;
   int o_rows_per_task = 0;        // 0: choose from the SM count
   int gate_up_rows_per_task = 0;  // 0: choose
   int down_rows_per_task = 0;     // 0: choose

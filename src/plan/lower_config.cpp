@@ -52,6 +52,7 @@ Knob choice_knob(const char* key, const char* legal, std::string LowerConfig::*f
 const std::vector<Knob>& knobs() {
   static const std::vector<Knob> table = {
       int_knob("qkv_heads_per_task", "integer >= 1", &LowerConfig::qkv_heads_per_task, 1, kMaxRows),
+      int_knob("qkv_head_parts", "integer in [0, head_dim/2] (0: choose)", &LowerConfig::qkv_head_parts, 0, kMaxRows),
       int_knob("o_rows_per_task", "integer >= 0 (0: choose)", &LowerConfig::o_rows_per_task, 0, kMaxRows),
       int_knob("gate_up_rows_per_task", "integer >= 0 (0: choose)", &LowerConfig::gate_up_rows_per_task, 0, kMaxRows),
       int_knob("down_rows_per_task", "integer >= 0 (0: choose)", &LowerConfig::down_rows_per_task, 0, kMaxRows),
@@ -153,8 +154,10 @@ std::vector<std::pair<int64_t, int64_t>> split_range(int64_t n, int64_t size) {
 // (its waits, the norm prologue re-reading the input vector, the pipeline's ramp and
 // drain), so two smaller tiles per block, the first default, cost one more of those per
 // stage: the FFN's gate/up stage at 256 tiles of 32 rows ran 7.8 us per layer slower than
-// at 131 tiles of 63 rows (docs/PERF.md, llama-3.2-1b on an H100). q/k/v tiles are whole
-// heads (RoPE and qk-norm mix a head's rows), one per task.
+// at 131 tiles of 63 rows (docs/PERF.md, llama-3.2-1b on an H100). q/k/v: a head per task
+// left 84 of 132 SMs idle while 48 streamed the stage (llama-3.2-1b: 11 us per layer for
+// 2.9 us of bytes on an H200), so by default heads are split in as many parts as keep the
+// stage within one task per block (RoPE'd heads by rotation pairs, TaskParams::rope_pairs).
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   auto choose = [blocks](int64_t n, int knob) -> int64_t {
     if (knob > 0) return knob;
@@ -163,6 +166,10 @@ Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   };
   Tiles t;
   t.qkv_heads = k.qkv_heads_per_task;
+  const int64_t heads = c.num_heads + 2 * int64_t(c.num_kv_heads), half = std::max<int64_t>(c.head_dim / 2, 1);
+  t.qkv_parts = k.qkv_head_parts > 0 ? k.qkv_head_parts
+                : k.qkv_heads_per_task > 1 ? 1
+                                           : int(std::clamp<int64_t>(int64_t(blocks) / std::max<int64_t>(heads, 1), 1, half));
   t.o_rows = choose(c.hidden_size, k.o_rows_per_task);
   t.gate_up_rows = choose(c.intermediate_size, k.gate_up_rows_per_task);
   t.down_rows = choose(c.hidden_size, k.down_rows_per_task);

@@ -19,6 +19,7 @@ namespace tessera::lowering {
 // Tile sizes after the "0 = choose from the SM count" defaults are resolved.
 struct Tiles {
   int qkv_heads = 1;
+  int qkv_parts = 1;  // tasks per q/k/v head (LowerConfig::qkv_head_parts)
   int64_t o_rows = 0, gate_up_rows = 0, down_rows = 0, lm_rows = 0, embed_cols = 0, norm_rows = 0;
 };
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks);

@@ -121,7 +121,8 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
                         {wk, bk, kn, rope, kc, Hkv, false},
                         {wv, bv, -1, -1, vc, Hkv, false}};
   for (const Proj& pr : projs) {
-    for (auto [h0, h1] : split_range(pr.heads, tiles.qkv_heads)) {
+    // Rows [r0, r1) of heads [h0, h1); with `pairs` also the partners half a head on.
+    auto emit = [&](int64_t h0, int64_t h1, int64_t r0, int64_t r1, bool pairs) {
       TaskParams p;
       p.in = qkv_in;
       p.norm = qkv_norm;
@@ -133,14 +134,27 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       if (qkv_norm >= 0 || pr.qk_norm >= 0) p.eps = c.rms_norm_eps;
       p.out = pr.out;
       p.out_at_pos = !pr.is_q;
-      p.row_begin = h0 * hd;
-      p.row_end = h1 * hd;
+      p.row_begin = r0;
+      p.row_end = r1;
+      p.rope_pairs = pairs;
       Task& t = b.add_task(Op::NormMatvec, p);
       b.wait_all(t, qkv_ready);
       // kv groups this tile feeds: q heads [h0, h1) belong to groups h / group.
       if (pr.is_q) qkv_done.signal(b, t, h0 / group, (h1 - 1) / group + 1);
       else qkv_done.signal(b, t, h0, h1);
+    };
+    if (tiles.qkv_parts <= 1 || pr.qk_norm >= 0) {
+      for (auto [h0, h1] : split_range(pr.heads, tiles.qkv_heads)) emit(h0, h1, h0 * hd, h1 * hd, false);
+      continue;
     }
+    // Part of a head per task: rotation pairs [a, b) (and their partners) of a RoPE'd
+    // head, rows [a, b) of any other.
+    const bool pairs = pr.rope >= 0;
+    const int64_t span = pairs ? hd / 2 : hd;
+    const int64_t parts = std::min<int64_t>(tiles.qkv_parts, span);
+    for (int64_t h = 0; h < pr.heads; ++h)
+      for (int64_t k = 0; k < parts; ++k)
+        emit(h, h + 1, h * hd + span * k / parts, h * hd + span * (k + 1) / parts, pairs);
   }
 
   // --- attention: one task per (kv head, split), then combine per query head ---

@@ -100,9 +100,36 @@ struct TaskParams {
   int32_t split = 0, splits = 1, chunk = 0;
   int32_t index = 0, count = 0;              // argmax partial slot / number of partials
   bool out_at_pos = false;                   // write row `pos` of a [ctx, rows] State buffer
+  // NormMatvec with rope: rows [row_begin, row_end) lie in the first half of one head and
+  // the task also computes their RoPE partners, half a head further on, so a head can be
+  // split across tasks (a rotation needs both rows of a pair). See matvec_row_segments.
+  bool rope_pairs = false;
   float eps = 1e-5f;
   bool operator==(const TaskParams&) const = default;
 };
+
+// The output rows of a NormMatvec task as at most two ranges: [row_begin, row_end), and
+// with rope_pairs the partners [row_begin + head_dim/2, row_end + head_dim/2). Rows are
+// numbered in that order inside the task (the first range, then the second), which is
+// how the CPU twin and the GPU instruction stage them.
+struct RowSegments {
+  int64_t begin[2] = {0, 0}, end[2] = {0, 0};
+  int count = 1;
+  int64_t rows() const { return (end[0] - begin[0]) + (count > 1 ? end[1] - begin[1] : 0); }
+  // The output row of the task's k-th row.
+  int64_t row(int64_t k) const { return k < end[0] - begin[0] ? begin[0] + k : begin[1] + (k - (end[0] - begin[0])); }
+};
+inline RowSegments matvec_row_segments(const TaskParams& p) {
+  RowSegments s;
+  s.begin[0] = p.row_begin;
+  s.end[0] = p.row_end;
+  if (p.rope_pairs) {
+    s.count = 2;
+    s.begin[1] = p.row_begin + p.head_dim / 2;
+    s.end[1] = p.row_end + p.head_dim / 2;
+  }
+  return s;
+}
 
 struct Wait {
   int32_t counter = 0;

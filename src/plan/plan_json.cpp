@@ -63,7 +63,7 @@ ojson params_json(const TaskParams& p) {
   TS_PARAM(in) TS_PARAM(in2) TS_PARAM(in3) TS_PARAM(norm) TS_PARAM(w) TS_PARAM(w2) TS_PARAM(bias)
   TS_PARAM(qk_norm) TS_PARAM(rope) TS_PARAM(residual) TS_PARAM(out) TS_PARAM(out2)
   TS_PARAM(row_begin) TS_PARAM(row_end) TS_PARAM(head_dim) TS_PARAM(split) TS_PARAM(splits)
-  TS_PARAM(chunk) TS_PARAM(index) TS_PARAM(count) TS_PARAM(out_at_pos)
+  TS_PARAM(chunk) TS_PARAM(index) TS_PARAM(count) TS_PARAM(out_at_pos) TS_PARAM(rope_pairs)
 #undef TS_PARAM
   // double(float) prints with enough digits to read back the same float.
   if (p.eps != d.eps) j["eps"] = double(p.eps);
@@ -256,6 +256,7 @@ TaskParams read_params(const Reader& r, const json& j, const Path& p) {
     else if (k == "index") nat(t.index);
     else if (k == "count") nat(t.count);
     else if (k == "out_at_pos") t.out_at_pos = r.boolean(v, kp);
+    else if (k == "rope_pairs") t.rope_pairs = r.boolean(v, kp);
     else if (k == "eps") {
       if (!v.is_number()) r.bad(kp, "expected a number, got {}", Reader::type(v));
       double e = v.get<double>();

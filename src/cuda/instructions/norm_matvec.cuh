@@ -35,7 +35,13 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const DevBuffer& w = c.buf(t.w);
   const int64_t K = w.shape[1];
   const bool staged = t.qk_norm >= 0 || t.rope >= 0;
-  const MatvecSmem m = matvec_smem(K, t.row_end - t.row_begin, staged, t.residual >= 0, t.norm >= 0);
+  // rope_pairs: the task's rows are [row_begin, row_end) and their partners half a head on
+  // (TaskParams::rope_pairs), staged in that order: P rows, then their P partners.
+  const int64_t P = t.row_end - t.row_begin, half = t.head_dim / 2;
+  const int64_t rows = t.rope_pairs ? 2 * P : P;
+  auto staged_index = [&](int64_t r) { return r < t.row_end ? r - t.row_begin : P + (r - t.row_begin - half); };
+  auto row_of = [&](int64_t k) { return k < P ? t.row_begin + k : t.row_begin + half + (k - P); };
+  const MatvecSmem m = matvec_smem(K, rows, staged, t.residual >= 0, t.norm >= 0);
   float* h = c.work + m.h;
   float* ys = c.work + m.ys;
   float* res = c.work + m.res;
@@ -50,7 +56,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
   auto finish_row = [&](int64_t r, float y, float y2) {
     if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
     if (gated) y = silu(y) * y2;
-    if (staged) ys[r - t.row_begin] = y;
+    if (staged) ys[staged_index(r)] = y;
     else store_row(c, res, r, y);
   };
   const WarpStream s = weight_stream(c.a, t, c.smem);
@@ -59,11 +65,13 @@ __device__ inline void norm_matvec(const Ctx& c) {
   } else {
     if (gated) matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
     else matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
+    if (t.rope_pairs)  // never gated (the validator's rule)
+      matvec_tile<W, false>(w.ptr, nullptr, t.row_begin + half, t.row_end + half, K, h, c.a.rows_per_warp, finish_row);
   }
   if (!staged) return;
   __syncthreads();
 
-  const int64_t rows = t.row_end - t.row_begin, hd = t.head_dim, heads = rows / hd;
+  const int64_t hd = t.head_dim, heads = rows / hd;
   if (t.qk_norm >= 0) {
     const DevBuffer& g = c.buf(t.qk_norm);
     for (int64_t hh = warp; hh < heads; hh += warps) {
@@ -81,21 +89,23 @@ __device__ inline void norm_matvec(const Ctx& c) {
     // angle = float(inv_freq[i] * float(pos)); cos/sin in double rounded to float, as
     // engine/rope.cpp does, so positions deep in the context agree with the reference.
     const float* inv = static_cast<const float*>(c.buf(t.rope).ptr);
-    const int64_t half = hd / 2;
+    // Pair k: (ys[lo], ys[lo + gap]) at index i of the head; whole heads, or the task's P
+    // pairs starting at index row_begin % hd.
     const float p = float(c.a.pos);
-    for (int64_t k = threadIdx.x; k < heads * half; k += blockDim.x) {
-      const int64_t hh = k / half, i = k % half;
+    const int64_t pairs = t.rope_pairs ? P : heads * half;
+    for (int64_t k = threadIdx.x; k < pairs; k += blockDim.x) {
+      const int64_t i = t.rope_pairs ? t.row_begin % hd + k : k % half;
+      const int64_t lo = t.rope_pairs ? k : (k / half) * hd + i, gap = t.rope_pairs ? P : half;
       const float angle = __ldg(inv + i) * p;
       float cs, sn;
       rope_cos_sin(angle, &cs, &sn);
-      float* y = ys + hh * hd;
-      const float a = y[i], b = y[i + half];
-      y[i] = __fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn));
-      y[i + half] = __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn));
+      const float a = ys[lo], b = ys[lo + gap];
+      ys[lo] = __fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn));
+      ys[lo + gap] = __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn));
     }
     __syncthreads();
   }
-  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, t.row_begin + k, ys[k]);
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, row_of(k), ys[k]);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {

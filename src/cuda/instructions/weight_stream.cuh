@@ -116,12 +116,13 @@ __device__ inline void stream_ring_init(const StreamRing& r, int32_t k, int32_t 
 }
 
 // The stream task t would use for this warp (S == 0 when the task has no bf16 weight tile
-// with rows a multiple of 8 wide, or the ring is off). The megakernel and the instruction
+// with rows a multiple of 8 wide, has two row ranges, or the ring is off). The megakernel and the instruction
 // call this with the same arguments and get the same stream; whether a task streams does
 // not depend on the warp.
 __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t, float* smem) {
   WarpStream s;
-  if (t.op != kNormMatvec && t.op != kLmHeadArgmax) return s;
+  // Two row ranges (rope_pairs) are read with plain loads: the stream walks one range.
+  if ((t.op != kNormMatvec && t.op != kLmHeadArgmax) || t.rope_pairs) return s;
   const StreamRing r = stream_ring(a, smem);
   if (r.per_warp == 0) return s;
   const DevBuffer* bufs = block_buffers(a, smem);
