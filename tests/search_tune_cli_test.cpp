@@ -75,7 +75,7 @@ TEST(SearchTuneCli, MistakesAreUsageErrorsOrNamedFailures) {
       {"tune --report", "--report: give --db FILE", 2},
       {"tune --report --db " + tmp.file("none.db"), "none.db' does not exist", 1},
       {"tune --report --db " + tmp.file("junk.db"), "not a database", 1},
-      {"tune --shape tiny --budget-candidates 3 --policy pareto --db " + tmp.file("p.db"), "not built yet", 1},
+      {"tune --shape tiny --budget-candidates 3 --policy greedy --db " + tmp.file("p.db"), "unknown policy 'greedy'", 1},
       {"tune --shape tiny --budget-candidates 3 --space kv_splits,weight_dtype --db " + tmp.file("s.db"),
        "'weight_dtype' is not a searchable knob", 1},
       {"tune --shape tiny --budget-candidates 3 --start-knob kv_splits=x --db " + tmp.file("k.db"), "knob 'kv_splits'", 2},
@@ -110,7 +110,7 @@ TEST(SearchTuneCli, SweepComparesPoliciesOnASmallSpace) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string md = test::slurp(tmp.file("s.md"));
   EXPECT_NE(md.find("20 points, 20 pass the ladder (validator + emulator"), std::string::npos) << md;
-  for (const char* p : {"| stark | 2 |", "| evolve | 2 |", "| random | 2 |"}) { EXPECT_NE(md.find(p), std::string::npos) << md; }
+  for (const char* p : {"| stark | 2 |", "| evolve | 2 |", "| pareto | 2 |", "| random | 2 |"}) { EXPECT_NE(md.find(p), std::string::npos) << md; }
   EXPECT_NE(md.find("predicted"), std::string::npos);
 }
 

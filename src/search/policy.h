@@ -10,6 +10,7 @@
 
 #include "search/candidate_tree.h"
 #include "search/operators.h"
+#include "search/pareto_search.h"
 
 namespace tessera {
 
@@ -35,9 +36,15 @@ std::unique_ptr<Policy> make_stark_policy(OperatorSet ops, StarkSettings s = {})
 std::unique_ptr<Policy> make_evolve_policy(OperatorSet ops);
 // Uniform samples of the space: the baseline (policy_random.cpp).
 std::unique_ptr<Policy> make_random_policy(OperatorSet ops);
+// Per-kind Pareto fronts composed upward (pareto_search.h, policy_pareto.cpp). Knob
+// candidates only: it walks the space itself, so it draws on no operator. Its first
+// proposal throws tessera::Error when ctx lacks the space or the resource probe.
+std::unique_ptr<Policy> make_pareto_policy(PolicyContext ctx, ParetoSettings s = {});
 
-// "stark", "evolve" or "random"; throws tessera::Error listing them (pareto: not built).
-std::unique_ptr<Policy> make_policy(const std::string& name, OperatorSet ops);
+// "stark", "evolve", "pareto" or "random"; throws tessera::Error listing them. ctx is what
+// pareto needs (the others ignore it); without it a pareto policy can be made, to check
+// the name, but not run.
+std::unique_ptr<Policy> make_policy(const std::string& name, OperatorSet ops, PolicyContext ctx = {});
 std::vector<std::string> policy_names();
 
 }  // namespace tessera

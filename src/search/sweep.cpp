@@ -29,7 +29,9 @@ SweepResult run_sweep(const SweepOptions& o, std::FILE* progress) {
   es.context = std::min(es.model.max_position_embeddings, 4096);
   es.position = o.position;
   es.cost = default_cost_params(es.target);
-  KnobSpace space = KnobSpace(es.model, es.target, es.context).subset(o.keys);
+  LowerConfig base;
+  for (const std::string& k : o.start_knobs) base.set(k);
+  KnobSpace space = KnobSpace(es.model, es.target, es.context, base).subset(o.keys);
   std::vector<KnobSet> points = space.enumerate(o.limit);
 
   SweepResult res;
@@ -66,10 +68,12 @@ SweepResult run_sweep(const SweepOptions& o, std::FILE* progress) {
   res.default_s = root_it != table.end() && root_it->second.status == CandidateStatus::Ok ? root_it->second.cost_s : 0;
   const double target = res.best_s * (1 + o.tolerance);
 
+  // One probe for every policy and seed: each knob set is lowered for its resources once.
+  const PolicyContext ctx{std::make_shared<const KnobSpace>(space), lowering_resource_probe(es, space)};
   for (const std::string& name : o.policies) {
     PolicyRuns pr{name, {}};
     for (int seed = 1; seed <= o.seeds; ++seed) {
-      std::unique_ptr<Policy> policy = make_policy(name, builtin_operators(space));
+      std::unique_ptr<Policy> policy = make_policy(name, builtin_operators(space), ctx);
       SearchRng rng(uint64_t(seed) * 0x9e3779b97f4a7c15ULL + 7);
       SearchTree tree;
       int64_t next_id = 1;
@@ -103,9 +107,11 @@ std::string sweep_markdown(const SweepResult& r, const SweepOptions& o) {
                     "(validator{}).\n\n",
                     fmt::join(o.keys, ","), o.shape, o.target, o.position, r.points, r.ok,
                     o.emulate ? " + emulator on the check shape" : " only");
-  md += fmt::format("Exhaustive best **{:.4f} ms (predicted)** `{}`; default knobs {:.4f} ms (predicted); worst "
+  const std::string start = o.start_knobs.empty() ? std::string("default knobs")
+                                                   : fmt::format("start knobs `{}` (the root)", fmt::join(o.start_knobs, " "));
+  md += fmt::format("Exhaustive best **{:.4f} ms (predicted)** `{}`; {} {:.4f} ms (predicted); worst "
                     "{:.4f} ms (predicted). Target: within {:.0f}% of the best, i.e. <= {:.4f} ms.\n\n",
-                    r.best_s * 1e3, r.best_knobs, r.default_s * 1e3, r.worst_s * 1e3, o.tolerance * 100,
+                    r.best_s * 1e3, r.best_knobs, start, r.default_s * 1e3, r.worst_s * 1e3, o.tolerance * 100,
                     r.best_s * (1 + o.tolerance) * 1e3);
   md += fmt::format("| policy | seeds | reached | median evaluations | worst | median % of the sweep's {} | per seed |\n"
                     "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n",

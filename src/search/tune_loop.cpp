@@ -212,7 +212,8 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   if (o.structural) ops.structural = structural_operators(tuned_plan_source(tree, store, space, es), o.position);
   std::shared_ptr<AgentOperator> agent;
   if (o.agents.client) agent = install_agents(ops, space, es, o.agents, store, run);
-  std::unique_ptr<Policy> policy = make_policy(o.policy, ops);
+  std::unique_ptr<Policy> policy =
+      make_policy(o.policy, ops, PolicyContext{std::make_shared<const KnobSpace>(space), lowering_resource_probe(es, space)});
 
   if (!given.resume) {
     run.target = es.target.arch;
@@ -297,6 +298,9 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     c.spread = ev.spread;
     c.cost_kind = ev.cost_kind;
     c.log = ev.log;
+    // finish_candidate rewrites the whole verdict, the check seed included: keep the seed
+    // begin recorded (it reproduces the check's random weights).
+    if (auto row = store.candidate(id)) c.check_seed = row->check_seed;
     bool new_best = false;
     if (ev.status == CandidateStatus::Ok) {
       if (!best) {
