@@ -4,7 +4,11 @@
 // not reach, so nothing is accepted on the gates that happened to run.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "agents/agent_protocol.h"
+#include "test_util.h"
 #include "variants/variant_ops.h"
 
 namespace tessera::variants {
@@ -101,6 +105,23 @@ TEST(VariantOps, BadFieldsAreBadRequests) {
   EXPECT_NE(unknown["error"]["message"].get<std::string>().find("unknown variant entry 'conv3d' (known: matvec_bf16)"),
             std::string::npos);
   EXPECT_EQ(call({{"op", "evaluate_variant"}, {"source", "x"}, {"run", "yes"}})["error"]["code"], "bad_request");
+}
+
+TEST(VariantOps, TheAgentCommandServesThem) {
+  test::TempDir tmp;
+  {
+    std::ofstream in(tmp.file("in.jsonl"));
+    in << R"({"id": 1, "op": "variant_entries"})" << "\n"
+       << R"({"id": 2, "op": "evaluate_variant", "source": "__device__ void f() { printf(\"hi\"); }"})" << "\n";
+  }
+  const test::RunResult r = test::run_tessera("agent < " + tmp.file("in.jsonl"));
+  EXPECT_EQ(r.rc, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<json> out;
+  for (std::string l; std::getline(lines, l);) out.push_back(json::parse(l));
+  ASSERT_EQ(out.size(), 2u) << r.out;
+  EXPECT_EQ(out[0]["result"]["entries"][0]["entry"], "matvec_bf16");
+  EXPECT_EQ(out[1]["result"]["verdict"], "rejected") << out[1].dump();
 }
 
 }  // namespace
