@@ -2,12 +2,14 @@
 // until EOF and writes one response per line on stdout, flushed at once so an agent holding
 // a pipe sees each answer immediately. JSON lines by default (handle_agent_request), MCP
 // over stdio with --mcp (handle_mcp_line); both serve the same operation table, with the
-// store-backed operations when --db names a tuning database. Schema in docs/AGENTS.md.
+// store-backed operations when --db names a tuning database, and the variant library's
+// (variants/variant_ops.h) always. Schema in docs/AGENTS.md.
 #include "agents/agent_protocol.h"
 #include "agents/mcp_server.h"
 #include "cli/commands.h"
 #include "search/agent_session.h"
 #include "search/store.h"
+#include "variants/variant_ops.h"
 
 #include <cstdio>
 #include <iostream>
@@ -30,7 +32,9 @@ void add_agent(CLI::App& app) {
   cmd->callback([o] {
     std::unique_ptr<TuneStore> store;
     if (!o->db.empty()) store = std::make_unique<TuneStore>(o->db, false);
-    const agents::AgentOpTable ops = store ? agents::agent_ops(agent_session_ops(*store)) : agents::agent_ops();
+    agents::AgentOpTable extra = variants::variant_ops();
+    if (store) extra.merge(agent_session_ops(*store));
+    const agents::AgentOpTable ops = agents::agent_ops(extra);
     std::ios::sync_with_stdio(false);
     std::string line;
     while (std::getline(std::cin, line)) {

@@ -1,0 +1,35 @@
+// Running an untrusted piece of work in a child process with a wall-clock limit: the run
+// gate's isolation, so a variant that hangs, faults or corrupts its CUDA context costs one
+// candidate and never the tuning run. The child is spawned (posix_spawn, no shell) in a
+// process group of its own; on expiry the whole group is killed, so nothing it started
+// outlives it. Its stdout and stderr are read concurrently (a chatty child cannot block
+// on a full pipe) and capped, so a child that floods its output cannot exhaust memory.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace tessera::variants {
+
+struct ChildLimits {
+  double timeout_s = 30;
+  size_t max_output_bytes = size_t(1) << 20;  // per stream; the rest is read and dropped
+};
+
+struct ChildOutcome {
+  bool timed_out = false;   // killed at the limit (exit_code/signal then describe the kill)
+  int exit_code = -1;       // when it exited normally
+  int signal = 0;           // when a signal ended it
+  std::string out, err;     // captured stdout and stderr (capped)
+  bool out_truncated = false, err_truncated = false;
+  double wall_s = 0;
+  // "exited with status N", "killed by signal 11 (Segmentation fault)", "timed out after 2 s"
+  std::string describe() const;
+};
+
+// Runs argv[0] (a path, not looked up in PATH) with argv. Throws tessera::Error when the
+// child cannot be started at all (no such file, not executable).
+ChildOutcome run_child(const std::vector<std::string>& argv, const ChildLimits& limits);
+
+}  // namespace tessera::variants

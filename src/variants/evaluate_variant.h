@@ -1,0 +1,29 @@
+// The three gates in order for one agent-written variant: static (tokens, no compiler),
+// compile (NVRTC, no GPU) and run (a child process on the GPU). Each gate's verdict is
+// reported; a gate after a rejection is "skipped", a gate this machine cannot run
+// (no NVRTC, no device) is "unavailable", and the overall verdict is "accepted" only
+// when all three passed: a variant is never accepted on the gates that happened to run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "variants/variant_compile.h"
+#include "variants/variant_runner.h"
+#include "variants/variant_spec.h"
+
+namespace tessera::variants {
+
+struct EvaluateOptions {
+  bool run = true;  // false: stop after the compile gate (the run gate reports "skipped")
+  CompileOptions compile;
+  RunGateOptions run_gate;
+};
+
+// {"entry", "verdict": "accepted" | "rejected" | "incomplete",
+//  "gates": {"static": {...}, "compile": {...}, "run": {...}}}; each gate has "verdict"
+// ("pass", "reject", "unavailable", "skipped") and its details.
+nlohmann::json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options = {});
+
+}  // namespace tessera::variants
