@@ -71,12 +71,12 @@ TEST(SearchCostModel, DefaultsReproduceTheH100Fit) {
   };
   const Point pts[] = {{"llama-3.2-1b", 1.766}, {"qwen2.5-0.5b", 1.900}, {"llama-3-8b", 8.745}, {"smollm2-135m", 1.258}};
   // The plans those times were measured with: the lowering's defaults of that day, two
-  // tiles per block (rows max(16, ceil(n / 264) rounded up to 16)) and one kv split, which
-  // the defaults have since left.
+  // tiles per block (rows max(16, ceil(n / 264) rounded up to 16)), one kv split and whole
+  // q/k/v heads, which the defaults have since left.
   auto then_knobs = [](const std::string& shape) {
     const ModelConfig c = shape_config(shape);
     auto rows = [](int64_t n) { return std::to_string(std::max<int64_t>(16, ((n + 263) / 264 + 15) / 16 * 16)); };
-    return std::vector<std::string>{"kv_splits=1", "o_rows_per_task=" + rows(c.hidden_size),
+    return std::vector<std::string>{"kv_splits=1", "qkv_head_parts=1", "o_rows_per_task=" + rows(c.hidden_size),
                                     "gate_up_rows_per_task=" + rows(c.intermediate_size),
                                     "down_rows_per_task=" + rows(c.hidden_size), "lm_rows_per_task=" + rows(c.vocab_size)};
   };
