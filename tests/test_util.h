@@ -103,14 +103,18 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs `tessera <args>` (the binary built beside the tests, or $TESSERA_BINARY where the
-// binaries were copied elsewhere, e.g. to a lent GPU machine) through the shell; args must
-// already be shell-quoted. Captures stdout, stderr and the exit status.
+// The tessera binary: the one built beside the tests, or $TESSERA_BINARY where the binaries
+// were copied elsewhere (e.g. to a lent GPU machine).
+inline std::string tessera_binary_path() {
+  const char* moved = std::getenv("TESSERA_BINARY");
+  return moved && *moved ? moved : TESSERA_BINARY;
+}
+
+// Runs `tessera <args>` (tessera_binary_path()) through the shell; args must already be
+// shell-quoted. Captures stdout, stderr and the exit status.
 inline RunResult run_tessera(const std::string& args) {
   TempDir tmp;
-  const char* moved = std::getenv("TESSERA_BINARY");
-  std::string cmd = std::string(moved && *moved ? moved : TESSERA_BINARY) + " " + args + " >" + tmp.file("out") + " 2>" +
-                    tmp.file("err");
+  std::string cmd = tessera_binary_path() + " " + args + " >" + tmp.file("out") + " 2>" + tmp.file("err");
   int status = std::system(cmd.c_str());
   int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return {rc, slurp(tmp.file("out")), slurp(tmp.file("err"))};

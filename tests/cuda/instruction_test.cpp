@@ -182,7 +182,7 @@ TEST(CudaInstr, RmsNorm) {
 
 struct MvCase {
   int64_t K, N, rb, re;
-  bool norm = false, bias = false, w2 = false, qk = false, rope = false, residual = false;
+  bool norm = false, bias = false, w2 = false, qk = false, rope = false, residual = false, pairs = false;
   int hd = 0;
   int out_at_pos = 0;  // 0: vector; 1: bf16 cache; 2: f32 cache
   int64_t ctx = 8, pos = 0;
@@ -190,10 +190,10 @@ struct MvCase {
 };
 
 std::string mv_label(const MvCase& k) {
-  return fmt::format("norm_matvec K={} N={} rows [{},{}){}{}{}{}{}{} hd={} out_at_pos={} pos={} w={}", k.K, k.N, k.rb,
+  return fmt::format("norm_matvec K={} N={} rows [{},{}){}{}{}{}{}{}{} hd={} out_at_pos={} pos={} w={}", k.K, k.N, k.rb,
                      k.re, k.norm ? " norm" : "", k.bias ? " bias" : "", k.w2 ? " w2" : "", k.qk ? " qk" : "",
-                     k.rope ? " rope" : "", k.residual ? " residual" : "", k.hd, k.out_at_pos, k.pos,
-                     buf_dtype_name(k.wd));
+                     k.rope ? " rope" : "", k.pairs ? " rope_pairs" : "", k.residual ? " residual" : "", k.hd,
+                     k.out_at_pos, k.pos, buf_dtype_name(k.wd));
 }
 
 TEST(CudaInstr, NormMatvec) {
@@ -212,6 +212,10 @@ TEST(CudaInstr, NormMatvec) {
   // 8192-wide one (quarter rows), over fewer rows than warps have lanes for whole rows.
   { MvCase k{2048, 96, 16, 80}; k.norm = k.w2 = true; cases.push_back(k); }
   { MvCase k{8192, 40, 3, 40}; k.residual = true; cases.push_back(k); }
+  // Part of a head (rope_pairs): rotation pairs [16, 32) of head 1 and their partners, into
+  // a bf16 cache row deep in the context; pairs [5, 19) of head 0 with a bias, uneven.
+  { MvCase k{2048, 256, 80, 96}; k.norm = k.rope = k.pairs = true; k.hd = 64; k.out_at_pos = 1; k.ctx = 300; k.pos = 297; cases.push_back(k); }
+  { MvCase k{96, 128, 5, 19}; k.rope = k.pairs = k.bias = true; k.hd = 128; k.pos = 7; cases.push_back(k); }
   uint64_t seed = 300;
   for (const MvCase& k : cases) {
     PlanBuilder pb(int32_t(k.ctx));
@@ -227,6 +231,7 @@ TEST(CudaInstr, NormMatvec) {
     if (k.out_at_pos) p.out = pb.add("cache", S, k.out_at_pos == 1 ? H : F, {k.ctx, k.N});
     else p.out = pb.add("y", A, F, {k.N});
     p.out_at_pos = k.out_at_pos != 0;
+    p.rope_pairs = k.pairs;
     p.head_dim = k.hd;
     p.row_begin = k.rb;
     p.row_end = k.re;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "cuda_test_util.h"
+#include "test_util.h"
 #include "variants/evaluate_variant.h"
 
 namespace tessera::variants {
@@ -34,7 +35,7 @@ const char* const kHonestLoop =
 
 json evaluate(const std::string& source, double timeout_s = 60) {
   EvaluateOptions o;
-  o.run_gate.tessera_binary = TESSERA_BINARY;
+  o.run_gate.tessera_binary = test::tessera_binary_path();
   o.run_gate.timeout_s = timeout_s;
   const json r = evaluate_variant(source, spec(), o);
   EXPECT_EQ(r["gates"]["static"]["verdict"], "pass") << "the static gate caught it first: " << r.dump();

@@ -36,12 +36,11 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const int64_t K = w.shape[1];
   const bool staged = t.qk_norm >= 0 || t.rope >= 0;
   // rope_pairs: the task's rows are [row_begin, row_end) and their partners half a head on
-  // (TaskParams::rope_pairs), staged in that order: P rows, then their P partners.
-  const int64_t P = t.row_end - t.row_begin, half = t.head_dim / 2;
-  const int64_t rows = t.rope_pairs ? 2 * P : P;
-  auto staged_index = [&](int64_t r) { return r < t.row_end ? r - t.row_begin : P + (r - t.row_begin - half); };
-  auto row_of = [&](int64_t k) { return k < P ? t.row_begin + k : t.row_begin + half + (k - P); };
-  const MatvecSmem m = matvec_smem(K, rows, staged, t.residual >= 0, t.norm >= 0);
+  // (TaskParams::rope_pairs), staged in that order: the P rows, then their P partners.
+  // (Offsets are recomputed from the task where needed rather than held: the kernel sits at
+  // the register limit and values live across the matvec loop spill.)
+  const MatvecSmem m = matvec_smem(K, (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), staged, t.residual >= 0,
+                                   t.norm >= 0);
   float* h = c.work + m.h;
   float* ys = c.work + m.ys;
   float* res = c.work + m.res;
@@ -56,21 +55,33 @@ __device__ inline void norm_matvec(const Ctx& c) {
   auto finish_row = [&](int64_t r, float y, float y2) {
     if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
     if (gated) y = silu(y) * y2;
-    if (staged) ys[staged_index(r)] = y;
-    else store_row(c, res, r, y);
+    if (staged) {
+      int64_t k = r - t.row_begin;
+      if (r >= t.row_end) k -= t.head_dim / 2 - (t.row_end - t.row_begin);  // a partner row
+      ys[k] = y;
+    } else {
+      store_row(c, res, r, y);
+    }
   };
   const WarpStream s = weight_stream(c.a, t, c.smem);
   if (s.S > 0) {
     stream_rows(c.a, c.smem, s, h, finish_row);
   } else {
-    if (gated) matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
-    else matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
-    if (t.rope_pairs)  // never gated (the validator's rule)
-      matvec_tile<W, false>(w.ptr, nullptr, t.row_begin + half, t.row_end + half, K, h, c.a.rows_per_warp, finish_row);
+    if (gated) {
+      matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
+    } else {
+      // Each row range in turn (rope_pairs: two; never gated, the validator's rule). One
+      // copy of the loop, not two inlined: the kernel sits at the register limit.
+#pragma unroll 1
+      for (int seg = 0; seg < (t.rope_pairs ? 2 : 1); ++seg)
+        matvec_tile<W, false>(w.ptr, nullptr, t.row_begin + seg * (t.head_dim / 2), t.row_end + seg * (t.head_dim / 2),
+                              K, h, c.a.rows_per_warp, finish_row);
+    }
   }
   if (!staged) return;
   __syncthreads();
 
+  const int64_t P = t.row_end - t.row_begin, half = t.head_dim / 2, rows = t.rope_pairs ? 2 * P : P;
   const int64_t hd = t.head_dim, heads = rows / hd;
   if (t.qk_norm >= 0) {
     const DevBuffer& g = c.buf(t.qk_norm);
@@ -105,7 +116,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
     }
     __syncthreads();
   }
-  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, row_of(k), ys[k]);
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, t.row_begin + (k < P ? k : half + (k - P)), ys[k]);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {
