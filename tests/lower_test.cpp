@@ -254,13 +254,17 @@ TEST(Lower, ByteBalancingEvensOutEachStage) {
   // One tile per block per stage (rows rounded up to 16) means integral tiles cannot
   // balance perfectly over 100 blocks. Greedy by bytes balances each stage (a stage lasts
   // as long as its most loaded block): the sum over stages of the most loaded block's
-  // bytes must never exceed round robin's, and the whole step must stay within 30%.
+  // bytes must never exceed round robin's, and the whole step must stay within 30%. With
+  // whole q/k/v heads (the plans this test was first written for) the whole step is also
+  // no less even than round robin's; with heads split in two (the default) it came out
+  // 1.274 against 1.255, the stage maxima being equal.
   const ModelConfig c = shape_config("llama-3.2-1b");
-  double ratio[2];
-  int64_t stage_max_sum[2];
-  int i = 0;
-  for (const char* order : {"bytes", "round_robin"}) {
-    LowerConfig k = knobs_of({"sms=100"});
+  struct Balance {
+    double ratio;            // whole step: most / least loaded block
+    int64_t stage_max_sum;  // over stages: the most loaded block's bytes
+  };
+  auto measure = [&](const char* parts, const char* order) {
+    LowerConfig k = knobs_of({"sms=100", parts});
     k.set(std::string("queue_order=") + order);
     Plan plan = lower(c, target_preset("sm_90a"), k, 0, "llama-3.2-1b");
     std::vector<int64_t> bytes(plan.queues.size(), 0);
@@ -278,16 +282,20 @@ TEST(Lower, ByteBalancingEvensOutEachStage) {
       per_block.resize(plan.queues.size(), 0);
       per_block[size_t(t.sm)] += b;
     }
-    stage_max_sum[i] = 0;
-    for (const auto& [stage, per_block] : stage_bytes) stage_max_sum[i] += *std::max_element(per_block.begin(), per_block.end());
-    int64_t mx = *std::max_element(bytes.begin(), bytes.end());
-    int64_t mn = *std::min_element(bytes.begin(), bytes.end());
-    ratio[i++] = double(mx) / double(mn);
+    Balance r{0, 0};
+    for (const auto& [stage, per_block] : stage_bytes) r.stage_max_sum += *std::max_element(per_block.begin(), per_block.end());
+    r.ratio = double(*std::max_element(bytes.begin(), bytes.end())) / double(*std::min_element(bytes.begin(), bytes.end()));
+    return r;
+  };
+  for (const char* parts : {"qkv_head_parts=0", "qkv_head_parts=1"}) {
+    SCOPED_TRACE(parts);
+    const Balance greedy = measure(parts, "bytes"), rr = measure(parts, "round_robin");
+    EXPECT_LT(greedy.ratio, 1.3);
+    EXPECT_LE(greedy.stage_max_sum, rr.stage_max_sum);
+    if (std::string(parts) == "qkv_head_parts=1") EXPECT_LE(greedy.ratio, rr.ratio);
+    std::printf("%s: weight bytes max/min per block: bytes %.3f, round_robin %.3f; sum of stage maxima %lld vs %lld\n",
+                parts, greedy.ratio, rr.ratio, (long long)greedy.stage_max_sum, (long long)rr.stage_max_sum);
   }
-  EXPECT_LT(ratio[0], 1.3);
-  EXPECT_LE(stage_max_sum[0], stage_max_sum[1]);
-  std::printf("weight bytes max/min per block: bytes %.3f, round_robin %.3f; sum of stage maxima %lld vs %lld\n",
-              ratio[0], ratio[1], (long long)stage_max_sum[0], (long long)stage_max_sum[1]);
 }
 
 TEST(Lower, FinestLlama3_8BPlanHasOver200kTasks) {
