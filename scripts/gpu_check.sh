@@ -52,7 +52,7 @@ if command -v compute-sanitizer >/dev/null; then
   step "memcheck (e2e)" memcheck.log 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter="$E2E" --gtest_color=no
   # 300 s: the default plans now split q/k/v heads (more tasks per step to instrument).
   step "racecheck (e2e)" racecheck.log 300 compute-sanitizer --tool racecheck --error-exitcode 1 "$T" --gtest_filter="$E2E" --gtest_color=no
-  step "memcheck (instructions)" memcheck_instr.log 60 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter='CudaInstr.*' --gtest_color=no
+  step "memcheck (instructions)" memcheck_instr.log 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter='CudaInstr.*' --gtest_color=no
   OPS='OpsEngine.MatchesCpuOnRandomTiny:OpsEngine.MatchesCpuOnQwen3StyleQkNorm:OpsEngine.TimedStepsInFlightMatchForward'
   step "memcheck (ops)" memcheck_ops.log 120 compute-sanitizer --tool memcheck --error-exitcode 1 "$T" --gtest_filter="$OPS" --gtest_color=no
   # racecheck instruments every shared-memory access of every kernel: the three ops tests

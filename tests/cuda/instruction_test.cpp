@@ -253,6 +253,12 @@ TEST(CudaInstr, AttnPartial) {
       {8, 2, 64, 128, 8, 16, 0, 2, 0, H},   {8, 2, 64, 128, 8, 16, 1, 2, 2, H},
       {32, 8, 64, 4097, 16, 257, 0, 8, 4096, H}, {14, 2, 64, 300, 3, 100, 0, 2, 250, H},
       {16, 1, 64, 200, 2, 100, 0, 1, 150, H},    {4, 2, 16, 64, 2, 32, 0, 2, 40, F},
+      // the one-pass long path (attn_long) at every head width it takes: an 8B-like split
+      // of ~250 positions (hd 128: 16 lanes a row), a tail shorter than a row step, hd 32
+      // (4 lanes, 8 rows a warp), hd 256 (a whole warp per row) and hd 8 (32 rows a warp)
+      {32, 8, 128, 1024, 4, 256, 0, 8, 1000, H}, {8, 2, 128, 300, 1, 300, 0, 2, 77, H},
+      {8, 4, 32, 200, 2, 100, 0, 4, 150, H},     {4, 1, 256, 100, 1, 100, 0, 1, 60, H},
+      {8, 4, 8, 400, 1, 400, 1, 3, 333, H},
   };
   uint64_t seed = 400;
   for (const Case& k : cases)

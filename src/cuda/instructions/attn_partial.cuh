@@ -102,6 +102,146 @@ __device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBu
   __syncthreads();  // the work area is reused by the next kv head
 }
 
+// The long path for bf16 caches, head dims whose 16-byte chunks divide a warp (hd = 8 *
+// 2^k, up to 256) and groups of at most G heads: one pass over the split, K and V together.
+// The path below it (scores for every position into shared memory, then softmax, then the
+// weighted sum) made a chain of ~13 dependent memory round trips per split: 63 us per split
+// of 256 positions for the 8B shape at pos 4096 on an H200 (docs/PERF.md, sixth session),
+// 73 us per layer, where the split's 128 KiB should take a few.
+//  - A warp reads R = 32 / (hd / 8) rows at a time, hd / 8 lanes per row, 16 bytes a lane
+//    (coalesced), U row-steps of K and V issued before any is used: a split of n positions
+//    is n / (warps * R * U) round trips (2 for 1B and 4 for 8B at pos 4096).
+//  - q in shared memory, read as broadcast float4s; the dot product of a row ends with
+//    log2(hd / 8) shuffles inside the row's lanes.
+//  - Online softmax (running max, sum and weighted sum, rescaled when the max grows) per
+//    row lane group, so the loop never waits on another lane; the row groups of a warp
+//    then merge by shuffles and the warps through shared memory, in warp order
+//    (deterministic). Output as the other paths: normalised sum, and the split's (max, sum).
+// Shared memory (work area): q [group][hd], [warps][group][2] stats, then [warps][group][hd]
+// sums; the runtime's work_floats() covers it (it sizes for the path below, which needs more).
+template <int G, int U>
+__device__ inline void attn_long(const Ctx& c, const uint16_t* kc, const uint16_t* vc, const float* q, int g,
+                                 int h0, int lo, int n, int hd, int group, int width, float scale, float* out,
+                                 float* out2) {
+  const DevTask& t = c.t;
+  const float kNegInf = -__int_as_float(0x7f800000);
+  const int tid = int(threadIdx.x), ntid = int(blockDim.x);
+  const int lane = tid & 31, warp = tid >> 5, warps = ntid >> 5;
+  const int L = hd >> 3, R = 32 / L;  // lanes per row, rows per warp step
+  const int r = lane / L, col = (lane - r * L) * 8;
+  float* qs = c.work;                                          // [group][hd]
+  float* st = qs + (group * hd + 3) / 4 * 4;                   // [warps][group][2]
+  float* sums = st + (warps * group * 2 + 3) / 4 * 4;          // [warps][group][hd]
+  for (int i = tid; i < group * hd; i += ntid) qs[i] = q[h0 * hd + i];
+  float acc[G][8], m[G], l[G];
+#pragma unroll
+  for (int j = 0; j < G; ++j) {
+    m[j] = kNegInf;
+    l[j] = 0.f;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) acc[j][e] = 0.f;
+  }
+  __syncthreads();
+  const int stride = warps * R;  // positions per row step of the whole block
+  for (int k0 = 0; k0 + warp * R < n; k0 += U * stride) {  // warp-uniform: shuffles inside
+    uint4 kv[U], vv[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int p = k0 + u * stride + warp * R + r;
+      kv[u] = vv[u] = make_uint4(0u, 0u, 0u, 0u);
+      if (p < n) {
+        // 16-byte aligned: width, g * hd and col are multiples of 8 elements.
+        const int64_t off = (int64_t(lo + p) * width + g * hd + col) >> 3;
+        kv[u] = __ldcg(reinterpret_cast<const uint4*>(kc) + off);
+        vv[u] = __ldcg(reinterpret_cast<const uint4*>(vc) + off);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      // One row step: every head's dot product, their reductions interleaved (a fixed
+      // count of shuffles, the unneeded ones skipped by a warp-uniform test: a loop with
+      // a run-time count compiled to one branchy chain per head, 2 us per 32 KiB, more
+      // than the loads took), then each head's online update, branch-free.
+      float kf[8], vf[8], d[G];
+      unpack_bf16x8(kv[u], kf);
+#pragma unroll
+      for (int j = 0; j < G; ++j) {
+        // q from shared memory (registers for it spilled): lanes of one column broadcast.
+        const float4 qa = *reinterpret_cast<const float4*>(qs + j * hd + col);
+        const float4 qb = *reinterpret_cast<const float4*>(qs + j * hd + col + 4);
+        d[j] = j < group ? qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] + qb.y * kf[5] +
+                               qb.z * kf[6] + qb.w * kf[7]
+                         : 0.f;
+      }
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        if (o >= L) continue;  // uniform
+#pragma unroll
+        for (int j = 0; j < G; ++j) d[j] += __shfl_xor_sync(0xffffffffu, d[j], o);
+      }
+      unpack_bf16x8(vv[u], vf);
+      const bool valid = k0 + u * stride + warp * R + r < n;
+#pragma unroll
+      for (int j = 0; j < G; ++j) {
+        if (j >= group) break;
+        const float x = d[j] * scale, mx = valid ? fmaxf(m[j], x) : m[j];
+        const float corr = valid ? expf(m[j] - mx) : 1.f;  // 0 while m is -inf
+        const float pr = valid ? expf(x - mx) : 0.f;
+        l[j] = l[j] * corr + pr;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[j][e] = acc[j][e] * corr + pr * vf[e];
+        m[j] = mx;
+      }
+    }
+  }
+  // Merge the row groups of the warp: lanes with the same columns, L, 2L, ... apart.
+  for (int o = L; o < 32; o <<= 1) {
+#pragma unroll
+    for (int j = 0; j < G; ++j) {
+      if (j >= group) break;
+      const float mo = __shfl_xor_sync(0xffffffffu, m[j], o), lo2 = __shfl_xor_sync(0xffffffffu, l[j], o);
+      const float mm = fmaxf(m[j], mo);
+      const float a = mm == kNegInf ? 0.f : expf(m[j] - mm), b = mm == kNegInf ? 0.f : expf(mo - mm);
+      l[j] = l[j] * a + lo2 * b;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[j][e] = acc[j][e] * a + __shfl_xor_sync(0xffffffffu, acc[j][e], o) * b;
+      m[j] = mm;
+    }
+  }
+  if (r == 0) {
+#pragma unroll
+    for (int j = 0; j < G; ++j) {
+      if (j >= group) break;
+      if (col == 0) {
+        st[(warp * group + j) * 2] = m[j];
+        st[(warp * group + j) * 2 + 1] = l[j];
+      }
+#pragma unroll
+      for (int e = 0; e < 8; ++e) sums[(warp * group + j) * hd + col + e] = acc[j][e];
+    }
+  }
+  __syncthreads();
+  for (int k = tid; k < group * hd; k += ntid) {
+    const int j = k / hd, i = k - j * hd;
+    float mm = kNegInf;
+    for (int w = 0; w < warps; ++w) mm = fmaxf(mm, st[(w * group + j) * 2]);
+    float sum = 0.f, v = 0.f;
+    for (int w = 0; w < warps; ++w) {
+      const float mw = st[(w * group + j) * 2];
+      const float a = mw == kNegInf ? 0.f : expf(mw - mm);
+      sum += st[(w * group + j) * 2 + 1] * a;
+      v += sums[(w * group + j) * hd + i] * a;
+    }
+    const int hh = h0 + j;
+    (t.splits > 1 ? out + (int64_t(hh) * t.splits + t.split) * hd : out + int64_t(hh) * hd)[i] = v / sum;
+    if (out2 && i == 0) {
+      out2[(hh * t.splits + t.split) * 2] = mm;
+      out2[(hh * t.splits + t.split) * 2 + 1] = sum;
+    }
+  }
+  __syncthreads();  // the work area is reused by the next kv head
+}
+
 __device__ inline void run_attn_partial(const Ctx& c) {
   const DevTask& t = c.t;
   const DevBuffer& qb = c.buf(t.in);
@@ -129,6 +269,9 @@ __device__ inline void run_attn_partial(const Ctx& c) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   constexpr int kMaxGroup = 8, kMaxPerLane = 4;  // register arrays: heads per group, elements per lane
   // Destination of head hh's element i: the final output or its slot among the splits.
+  // attn_long's conditions (above): bf16 caches, hd / 8 lanes dividing a warp, at most 8 heads.
+  const bool long_bf16 = kc.dtype == kBF16 && vc.dtype == kBF16 && hd32 >= 8 && hd32 % 8 == 0 && hd32 <= 256 &&
+                         (32 % (hd32 / 8)) == 0 && group <= 4;
   auto dst = [&](int64_t hh) { return t.splits > 1 ? out + (hh * t.splits + t.split) * hd : out + hh * hd; };
 
   for (int64_t g = t.row_begin; g < t.row_end; ++g) {
@@ -144,6 +287,11 @@ __device__ inline void run_attn_partial(const Ctx& c) {
     }
     if (n <= kShortRows) {
       attn_short(c, kc, vc, q, int(g), int(h0), int(lo), int(n), int(hd), int(group), int(width), scale, out, out2);
+      continue;
+    }
+    if (long_bf16) {
+      attn_long<4, 4>(c, static_cast<const uint16_t*>(kc.ptr), static_cast<const uint16_t*>(vc.ptr), q, int(g),
+                        int(h0), int(lo), int(n), hd32, int(group), width32, scale, out, out2);
       continue;
     }
     for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];

@@ -42,10 +42,17 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const MatvecSmem m = matvec_smem(K, (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), staged, t.residual >= 0,
                                    t.norm >= 0);
   float* h = c.work + m.h;
-  float* ys = c.work + m.ys;
-  float* res = c.work + m.res;
+  // ys and res again, from the task: held across the matvec loop they spill (finish_row).
+  auto staged_rows = [&] {
+    return c.work + matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), true,
+                                t.residual >= 0, t.norm >= 0).ys;
+  };
+  auto residual_rows = [&] {
+    return c.work + matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), staged,
+                                t.residual >= 0, t.norm >= 0).res;
+  };
   GatherSeg extra;
-  if (t.residual >= 0) extra = GatherSeg{res, static_cast<const float*>(c.buf(t.residual).ptr) + t.row_begin, kF32, false, t.row_end - t.row_begin};
+  if (t.residual >= 0) extra = GatherSeg{c.work + m.res, static_cast<const float*>(c.buf(t.residual).ptr) + t.row_begin, kF32, false, t.row_end - t.row_begin};
   load_normed_input(c, t.in, t.norm, h, c.work + m.g, extra);
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -58,9 +65,9 @@ __device__ inline void norm_matvec(const Ctx& c) {
     if (staged) {
       int64_t k = r - t.row_begin;
       if (r >= t.row_end) k -= t.head_dim / 2 - (t.row_end - t.row_begin);  // a partner row
-      ys[k] = y;
+      staged_rows()[k] = y;
     } else {
-      store_row(c, res, r, y);
+      store_row(c, residual_rows(), r, y);
     }
   };
   const WarpStream s = weight_stream(c.a, t, c.smem);
@@ -80,6 +87,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
   }
   if (!staged) return;
   __syncthreads();
+  float* ys = staged_rows();
 
   const int64_t P = t.row_end - t.row_begin, half = t.head_dim / 2, rows = t.rope_pairs ? 2 * P : P;
   const int64_t hd = t.head_dim, heads = rows / hd;
@@ -116,7 +124,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
     }
     __syncthreads();
   }
-  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, res, t.row_begin + (k < P ? k : half + (k - P)), ys[k]);
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, residual_rows(), t.row_begin + (k < P ? k : half + (k - P)), ys[k]);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {
