@@ -249,7 +249,7 @@ TEST(CudaInstr, AttnPartial) {
       {4, 1, 64, 256, 4, 64, 0, 1, 200, H}, {4, 1, 64, 256, 4, 64, 0, 1, 70, H},
       {6, 2, 128, 100, 2, 50, 0, 2, 99, F}, {32, 8, 64, 600, 1, 600, 2, 6, 517, H},
       // balanced splits with most runs empty (pos 0, 2), a long context, a qwen-like group of
-      // 7, a group of 16 (wider than the registers: the fallback path), head_dim 16 (tiny)
+      // 7, a group of 16 (attn_long in four passes), head_dim 16 (tiny)
       {8, 2, 64, 128, 8, 16, 0, 2, 0, H},   {8, 2, 64, 128, 8, 16, 1, 2, 2, H},
       {32, 8, 64, 4097, 16, 257, 0, 8, 4096, H}, {14, 2, 64, 300, 3, 100, 0, 2, 250, H},
       {16, 1, 64, 200, 2, 100, 0, 1, 150, H},    {4, 2, 16, 64, 2, 32, 0, 2, 40, F},
@@ -259,6 +259,9 @@ TEST(CudaInstr, AttnPartial) {
       {32, 8, 128, 1024, 4, 256, 0, 8, 1000, H}, {8, 2, 128, 300, 1, 300, 0, 2, 77, H},
       {8, 4, 32, 200, 2, 100, 0, 4, 150, H},     {4, 1, 256, 100, 1, 100, 0, 1, 60, H},
       {8, 4, 8, 400, 1, 400, 1, 3, 333, H},
+      // groups wider than 4 heads in passes of 4 (qwen-like 7: 4 + 3; 16: four passes); the
+      // three-phase path's register-free fallback (group 16) now only with f32 caches
+      {14, 2, 64, 2048, 4, 512, 0, 2, 1900, H}, {16, 1, 64, 200, 2, 100, 0, 1, 150, F},
   };
   uint64_t seed = 400;
   for (const Case& k : cases)

@@ -103,7 +103,7 @@ __device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBu
 }
 
 // The long path for bf16 caches, head dims whose 16-byte chunks divide a warp (hd = 8 *
-// 2^k, up to 256) and groups of at most G heads: one pass over the split, K and V together.
+// 2^k, up to 256) and up to G heads of a group at a time: one pass over the split, K and V together.
 // The path below it (scores for every position into shared memory, then softmax, then the
 // weighted sum) made a chain of ~13 dependent memory round trips per split: 63 us per split
 // of 256 positions for the 8B shape at pos 4096 on an H200 (docs/PERF.md, sixth session),
@@ -269,9 +269,9 @@ __device__ inline void run_attn_partial(const Ctx& c) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   constexpr int kMaxGroup = 8, kMaxPerLane = 4;  // register arrays: heads per group, elements per lane
   // Destination of head hh's element i: the final output or its slot among the splits.
-  // attn_long's conditions (above): bf16 caches, hd / 8 lanes dividing a warp, at most 8 heads.
+  // attn_long's conditions (above): bf16 caches, hd / 8 lanes dividing a warp.
   const bool long_bf16 = kc.dtype == kBF16 && vc.dtype == kBF16 && hd32 >= 8 && hd32 % 8 == 0 && hd32 <= 256 &&
-                         (32 % (hd32 / 8)) == 0 && group <= 4;
+                         (32 % (hd32 / 8)) == 0;
   auto dst = [&](int64_t hh) { return t.splits > 1 ? out + (hh * t.splits + t.split) * hd : out + hh * hd; };
 
   for (int64_t g = t.row_begin; g < t.row_end; ++g) {
@@ -290,8 +290,11 @@ __device__ inline void run_attn_partial(const Ctx& c) {
       continue;
     }
     if (long_bf16) {
-      attn_long<4, 4>(c, static_cast<const uint16_t*>(kc.ptr), static_cast<const uint16_t*>(vc.ptr), q, int(g),
-                        int(h0), int(lo), int(n), hd32, int(group), width32, scale, out, out2);
+      // Groups wider than 4 heads (Qwen2.5-0.5B: 7) in passes of up to 4: registers for
+      // more heads spill, and a second pass reads K and V again, mostly from L2.
+      for (int hb = 0; hb < int(group); hb += 4)
+        attn_long<4, 4>(c, static_cast<const uint16_t*>(kc.ptr), static_cast<const uint16_t*>(vc.ptr), q, int(g),
+                        int(h0) + hb, int(lo), int(n), hd32, min(4, int(group) - hb), width32, scale, out, out2);
       continue;
     }
     for (int64_t k = threadIdx.x; k < group * hd; k += blockDim.x) qs[k] = q[h0 * hd + k];
