@@ -150,7 +150,10 @@ constexpr auto H = BufDType::BF16;
 TEST(CudaInstr, Embed) {
   TESSERA_REQUIRE_CUDA();
   struct Case { int64_t V, D, cb, ce; BufDType wd; };
-  for (const Case& k : {Case{7, 5, 0, 5, H}, Case{32, 64, 16, 48, H}, Case{100, 288, 0, 288, F}}) {
+  // The last three take the 16-byte path: a whole 8B-wide row (two passes of 4 vectors a
+  // thread), a column range, and a tail of part of a pass.
+  for (const Case& k : {Case{7, 5, 0, 5, H}, Case{32, 64, 16, 48, H}, Case{100, 288, 0, 288, F},
+                        Case{50, 4096, 0, 4096, H}, Case{50, 2048, 1024, 2048, H}, Case{9, 6000, 8, 5000, H}}) {
     PlanBuilder pb(8);
     TaskParams p;
     p.in = pb.add("token", I, BufDType::I32, {1});
@@ -343,7 +346,7 @@ TEST(CudaInstr, LmHeadArgmax) {
 
 TEST(CudaInstr, ArgmaxReduce) {
   TESSERA_REQUIRE_CUDA();
-  for (int32_t P : {1, 5, 64}) {
+  for (int32_t P : {1, 5, 64, 132, 300}) {
     PlanBuilder pb(8);
     TaskParams p;
     p.in = pb.add("parts", A, F, {P, 2});
