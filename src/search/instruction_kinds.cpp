@@ -14,7 +14,7 @@ namespace tessera {
 
 const std::vector<InstructionKind>& instruction_kinds() {
   static const std::vector<InstructionKind> kinds = {
-      {"qkv", {"qkv_heads_per_task"}},
+      {"qkv", {"qkv_heads_per_task", "qkv_head_parts"}},
       {"o", {"o_rows_per_task"}},
       {"gate_up", {"gate_up_rows_per_task"}},
       {"down", {"down_rows_per_task"}},

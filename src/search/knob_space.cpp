@@ -46,8 +46,14 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
   std::vector<std::string> heads;
   for (int h : {1, 2, 4})
     if (h <= std::max<int64_t>(1, c.num_kv_heads)) heads.push_back(std::to_string(h));
+  // Parts of a head per q/k/v task (rotation pairs; 0: the lowering's choice), at most
+  // head_dim/2; legal only with one head per task (legal()).
+  std::vector<std::string> parts{"0"};
+  for (int p : {1, 2, 3, 4})
+    if (p <= std::max<int64_t>(1, c.head_dim / 2)) parts.push_back(std::to_string(p));
   dims_ = {
       {"qkv_heads_per_task", heads},
+      {"qkv_head_parts", parts},
       {"o_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.hidden_size)},
       {"gate_up_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.intermediate_size)},
       {"down_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.hidden_size)},
@@ -77,12 +83,31 @@ KnobSpace KnobSpace::subset(const std::vector<std::string>& keys) const {
   return s;
 }
 
+// The one combination the lowering refuses: a q/k/v task takes part of one head or whole
+// heads, not both (plan/lower.cpp).
+bool KnobSpace::legal(const KnobSet& k) const {
+  auto get = [&](const std::string& key, int base) {
+    auto it = k.find(key);
+    return it != k.end() ? std::stoi(it->second) : base;
+  };
+  return !(get("qkv_heads_per_task", base_.qkv_heads_per_task) > 1 && get("qkv_head_parts", base_.qkv_head_parts) > 1);
+}
+
 uint64_t KnobSpace::size() const {
-  uint64_t n = 1;
+  constexpr uint64_t kCap = uint64_t(1) << 62;
+  // All points, less the illegal ones: (heads > 1) x (parts > 1) x every other knob, a
+  // knob outside the space counting once, with its base value.
+  uint64_t n = 1, others = 1, heads_bad = base_.qkv_heads_per_task > 1, parts_bad = base_.qkv_head_parts > 1;
   for (const KnobDim& d : dims_) {
-    if (__builtin_mul_overflow(n, uint64_t(d.values.size()), &n) || n > (uint64_t(1) << 62)) return uint64_t(1) << 62;
+    if (__builtin_mul_overflow(n, uint64_t(d.values.size()), &n) || n > kCap) return kCap;
+    const auto above_one = [&] {
+      return uint64_t(std::count_if(d.values.begin(), d.values.end(), [](const std::string& v) { return std::stoi(v) > 1; }));
+    };
+    if (d.key == "qkv_heads_per_task") heads_bad = above_one();
+    else if (d.key == "qkv_head_parts") parts_bad = above_one();
+    else others *= uint64_t(d.values.size());  // <= n, no overflow
   }
-  return n;
+  return n - heads_bad * parts_bad * others;
 }
 
 KnobSet KnobSpace::from_json(const nlohmann::json& j) const {
@@ -103,13 +128,29 @@ LowerConfig KnobSpace::to_config(const KnobSet& k) const {
   return c;
 }
 
+// sample, mutate and crossover draw again until the result is legal(): at least half of
+// every draw is (one head per task is always a value), so a few draws suffice; the bound
+// only guards against a space with no legal point, which the constructor cannot build.
+constexpr int kLegalDraws = 1000;
+
 KnobSet KnobSpace::sample(SearchRng& rng) const {
-  KnobSet k;
-  for (const KnobDim& d : dims_) k[d.key] = d.values[size_t(rng.below(d.values.size()))];
-  return k;
+  for (int i = 0; i < kLegalDraws; ++i) {
+    KnobSet k;
+    for (const KnobDim& d : dims_) k[d.key] = d.values[size_t(rng.below(d.values.size()))];
+    if (legal(k)) return k;
+  }
+  fail("knob space: no legal knob set drawn in {} tries", kLegalDraws);
 }
 
 KnobSet KnobSpace::mutate(const KnobSet& k, SearchRng& rng, int changes) const {
+  for (int i = 0; i < kLegalDraws; ++i) {
+    KnobSet out = mutate_once(k, rng, changes);
+    if (legal(out)) return out;
+  }
+  return k;  // nothing legal within reach: the caller sees no change (a duplicate)
+}
+
+KnobSet KnobSpace::mutate_once(const KnobSet& k, SearchRng& rng, int changes) const {
   std::vector<const KnobDim*> movable;
   for (const KnobDim& d : dims_)
     if (d.values.size() > 1) movable.push_back(&d);
@@ -127,13 +168,16 @@ KnobSet KnobSpace::mutate(const KnobSet& k, SearchRng& rng, int changes) const {
 }
 
 KnobSet KnobSpace::crossover(const KnobSet& a, const KnobSet& b, SearchRng& rng) const {
-  KnobSet out;
-  for (const KnobDim& d : dims_) {
-    const KnobSet& src = rng.chance(0.5) ? a : b;
-    auto it = src.find(d.key);
-    out[d.key] = it != src.end() ? it->second : d.values.front();
+  for (int i = 0; i < kLegalDraws; ++i) {
+    KnobSet out;
+    for (const KnobDim& d : dims_) {
+      const KnobSet& src = rng.chance(0.5) ? a : b;
+      auto it = src.find(d.key);
+      out[d.key] = it != src.end() ? it->second : d.values.front();
+    }
+    if (legal(out)) return out;
   }
-  return out;
+  return a;
 }
 
 std::vector<KnobSet> KnobSpace::enumerate(uint64_t limit) const {
@@ -145,7 +189,7 @@ std::vector<KnobSet> KnobSpace::enumerate(uint64_t limit) const {
       for (const std::string& v : d.values) {
         KnobSet k = partial;
         k[d.key] = v;
-        next.push_back(std::move(k));
+        if (legal(k)) next.push_back(std::move(k));
       }
     out = std::move(next);
   }

@@ -40,8 +40,11 @@ class KnobSpace {
 
   const std::vector<KnobDim>& dims() const { return dims_; }
   const LowerConfig& base() const { return base_; }
-  // Points in the space (saturating at 2^62).
+  // Points in the space, legal ones only (saturating at 2^62).
   uint64_t size() const;
+  // False for the one combination the lowering refuses: more than one head per q/k/v task
+  // together with more than one part per head. Keys missing from `k` take the base's value.
+  bool legal(const KnobSet& k) const;
 
   KnobSet from_config(const LowerConfig& c) const;  // the space's keys, read off a config
   KnobSet from_json(const nlohmann::json& config_json) const;  // LowerConfig::to_json() form
@@ -49,13 +52,15 @@ class KnobSpace {
   KnobSet sample(SearchRng& rng) const;
   // Changes `changes` distinct knobs (those with more than one value) to another value.
   KnobSet mutate(const KnobSet& k, SearchRng& rng, int changes) const;
-  // Each knob from a or b with equal chance.
+  // Each knob from a or b with equal chance. sample, mutate and crossover return legal()
+  // sets only (they draw again), and enumerate() lists the legal points.
   KnobSet crossover(const KnobSet& a, const KnobSet& b, SearchRng& rng) const;
   // The whole space in a fixed order; throws tessera::Error when it has more than `limit` points.
   std::vector<KnobSet> enumerate(uint64_t limit) const;
 
  private:
   KnobSpace() = default;
+  KnobSet mutate_once(const KnobSet& k, SearchRng& rng, int changes) const;
   std::vector<KnobDim> dims_;
   LowerConfig base_;
 };
