@@ -80,5 +80,40 @@ TEST(SearchKnobSpace, SubsetEnumeratesExactlyAndRejectsUnknownKeys) {
   EXPECT_EQ(based.to_config({{"kv_splits", "2"}}).sms, 64);
 }
 
+// Several heads per q/k/v task with several parts per head is the one combination the
+// lowering refuses: the space counts, enumerates and draws without it, and every point it
+// does list lowers.
+TEST(SearchKnobSpace, QkvHeadsAndPartsNeverCombine) {
+  const ModelConfig cfg = shape_config("llama-3.2-1b");
+  KnobSpace all(cfg, target_preset("sm_90a"), 64);
+  KnobSpace sub = all.subset({"qkv_heads_per_task", "qkv_head_parts"});
+  // heads 1, 2, 4 x parts 0 (choose), 1, 2, 3, 4, less heads {2, 4} x parts {2, 3, 4}
+  EXPECT_EQ(sub.size(), 3u * 5u - 2u * 3u);
+  const auto pts = sub.enumerate(100);
+  ASSERT_EQ(pts.size(), 9u);
+  for (const KnobSet& k : pts) {
+    EXPECT_TRUE(sub.legal(k)) << knob_set_text(k);
+    EXPECT_NO_THROW(lower(cfg, target_preset("sm_90a"), sub.to_config(k), 64)) << knob_set_text(k);
+  }
+  EXPECT_FALSE(sub.legal({{"qkv_heads_per_task", "2"}, {"qkv_head_parts", "2"}}));
+  EXPECT_THROW(lower(cfg, target_preset("sm_90a"), sub.to_config({{"qkv_heads_per_task", "2"}, {"qkv_head_parts", "2"}}), 64),
+               Error);
+  SearchRng rng(5);
+  KnobSet k = sub.sample(rng);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_TRUE(sub.legal(k)) << knob_set_text(k);
+    const KnobSet m = sub.mutate(k, rng, 1);
+    EXPECT_TRUE(sub.legal(m)) << knob_set_text(m);
+    EXPECT_TRUE(sub.legal(sub.crossover(k, m, rng)));
+    k = i % 2 ? m : sub.sample(rng);
+  }
+  // With the other knob fixed at the base, the same rule holds against the base's value.
+  LowerConfig two_heads;
+  two_heads.set("qkv_heads_per_task=2");
+  KnobSpace parts_only = KnobSpace(cfg, target_preset("sm_90a"), 64, two_heads).subset({"qkv_head_parts"});
+  EXPECT_EQ(parts_only.size(), 2u);  // 0 and 1
+  EXPECT_EQ(parts_only.enumerate(10).size(), 2u);
+}
+
 }  // namespace
 }  // namespace tessera
