@@ -262,18 +262,7 @@ TEST(ParetoPolicy, RuggedLandscapeWithFailuresNeverEndsARoundWorse) {
 // The tree a run's rows make, as the tuner rebuilds it on --resume.
 SearchTree tree_of(const std::vector<CandidateRecord>& rows, const KnobSpace& space) {
   SearchTree tree;
-  for (const CandidateRecord& c : rows) {
-    TreeNode n;
-    n.id = c.id;
-    n.parent = c.parent;
-    n.op = c.op;
-    n.has_knobs = !c.knobs.is_null();
-    if (n.has_knobs) n.knobs = space.from_json(c.knobs);
-    n.status = c.status;
-    n.cost_s = c.cost_s;
-    n.cost_kind = c.cost_kind;
-    tree.add(n);
-  }
+  for (const CandidateRecord& c : rows) tree.add(tree_node_of(c, space));
   return tree;
 }
 

@@ -80,7 +80,7 @@ std::shared_ptr<VariationOperator> make_knob_crossover(const KnobSpace& space) {
 std::shared_ptr<VariationOperator> make_knob_sample(const KnobSpace& space) { return std::make_shared<KnobSample>(space); }
 
 OperatorSet builtin_operators(const KnobSpace& space) {
-  return {make_knob_mutation(space), make_knob_crossover(space), make_knob_sample(space)};
+  return {make_knob_mutation(space), make_knob_crossover(space), make_knob_sample(space), {}};
 }
 
 }  // namespace tessera

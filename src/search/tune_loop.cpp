@@ -117,6 +117,21 @@ TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev) {
   return n;
 }
 
+TreeNode tree_node_of(const CandidateRecord& c, const KnobSpace& space) {
+  TreeNode n;
+  n.id = c.id;
+  n.parent = c.parent;
+  n.op = c.op;
+  n.has_knobs = !c.knobs.is_null();
+  if (n.has_knobs) n.knobs = space.from_json(c.knobs);
+  n.status = c.status;
+  n.cost_s = c.cost_s;
+  n.spread = c.spread;
+  n.cost_kind = c.cost_kind;
+  n.plan_hash = c.plan_hash;
+  return n;
+}
+
 std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& rng, const SearchHooks& hooks) {
   std::optional<Proposal> p;
   for (int tries = 0; tries < 200; ++tries) {
@@ -238,18 +253,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
       pending.push_back(c);
       continue;
     }
-    TreeNode n;
-    n.id = c.id;
-    n.parent = c.parent;
-    n.op = c.op;
-    n.has_knobs = !c.knobs.is_null();
-    if (n.has_knobs) n.knobs = space.from_json(c.knobs);
-    n.status = c.status;
-    n.cost_s = c.cost_s;
-    n.spread = c.spread;
-    n.cost_kind = c.cost_kind;
-    n.plan_hash = c.plan_hash;
-    tree.add(n);
+    tree.add(tree_node_of(c, space));
   }
   std::optional<int64_t> best = tree.best();
 

@@ -30,6 +30,8 @@ struct SearchHooks {
 };
 std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& rng, const SearchHooks& hooks);
 TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev);
+// The node a stored candidate row makes (what --resume rebuilds the tree from).
+TreeNode tree_node_of(const CandidateRecord& c, const KnobSpace& space);
 
 struct TuneOptions {
   std::string model_path, shape;  // exactly one

@@ -31,11 +31,6 @@ namespace tessera::variants {
 
 namespace {
 
-// What NVRTC may open: the half-precision headers and the parts they include under NVRTC
-// (vector types, nv/target and the rest are NVRTC built-ins).
-const char* const kSuppliedHeaders[] = {"cuda_fp16.h", "cuda_fp16.hpp", "cuda_bf16.h",
-                                        "cuda_bf16.hpp", "cuda_fp8.h",  "cuda_fp8.hpp"};
-
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return {};
@@ -102,6 +97,11 @@ std::vector<CompileDiagnostic> parse_nvrtc_log(const std::string& log) {
 #ifdef TESSERA_HAVE_NVRTC
 
 namespace {
+
+// What NVRTC may open: the half-precision headers and the parts they include under NVRTC
+// (vector types, nv/target and the rest are NVRTC built-ins).
+const char* const kSuppliedHeaders[] = {"cuda_fp16.h", "cuda_fp16.hpp", "cuda_bf16.h",
+                                        "cuda_bf16.hpp", "cuda_fp8.h",  "cuda_fp8.hpp"};
 
 std::string cuda_include_dir() {
   if (const char* env = std::getenv("TESSERA_CUDA_INCLUDE_DIR"); env && *env) return env;
