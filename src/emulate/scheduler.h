@@ -2,8 +2,9 @@
 // interleaving the counters allow, on worker threads.
 //
 // Each round it collects the blocks whose next task has all waits satisfied
-// (value >= step * E[c] + threshold; counters are never reset, as on the GPU), picks a
-// random number of them uniformly at random, starts them in the picked order (serially,
+// (value >= step * E[c] + threshold; counters are never reset, as on the GPU), picks some
+// of them uniformly at random (usually as many as a round holds, sometimes a random
+// number; scheduler.cpp), starts them in the picked order (serially,
 // so the happens-before and shadow checks see one linear history), runs their twins
 // concurrently, then finishes them and applies their signals. Tasks of one round are
 // unordered by the counters, so running them together exercises exactly the concurrency
