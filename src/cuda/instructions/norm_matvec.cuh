@@ -39,18 +39,16 @@ __device__ inline void norm_matvec(const Ctx& c) {
   // (TaskParams::rope_pairs), staged in that order: the P rows, then their P partners.
   // (Offsets are recomputed from the task where needed rather than held: the kernel sits at
   // the register limit and values live across the matvec loop spill.)
-  const MatvecSmem m = matvec_smem(K, (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), staged, t.residual >= 0,
-                                   t.norm >= 0);
+  // The working set's layout, from the task alone: ys and res are found again with it where
+  // needed, since pointers held across the matvec loop spill (finish_row).
+  auto layout = [&](bool with_staged) {
+    return matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), with_staged,
+                       t.residual >= 0, t.norm >= 0);
+  };
+  const MatvecSmem m = layout(staged);
   float* h = c.work + m.h;
-  // ys and res again, from the task: held across the matvec loop they spill (finish_row).
-  auto staged_rows = [&] {
-    return c.work + matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), true,
-                                t.residual >= 0, t.norm >= 0).ys;
-  };
-  auto residual_rows = [&] {
-    return c.work + matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), staged,
-                                t.residual >= 0, t.norm >= 0).res;
-  };
+  auto staged_rows = [&] { return c.work + layout(true).ys; };  // only where staged
+  auto residual_rows = [&] { return c.work + layout(staged).res; };
   GatherSeg extra;
   if (t.residual >= 0) extra = GatherSeg{c.work + m.res, static_cast<const float*>(c.buf(t.residual).ptr) + t.row_begin, kF32, false, t.row_end - t.row_begin};
   load_normed_input(c, t.in, t.norm, h, c.work + m.g, extra);
