@@ -25,11 +25,12 @@ TEST(CliPlan, CompileShapeThenInspect) {
   ASSERT_EQ(r.rc, 0) << r.err;
   // tiny on 10 blocks: rows default to max(16, ceil(n / 10) rounded up to 16): 16 for the
   // 64-wide norms/o/down, 16 for gate/up (128), 64 for the LM head (512 -> 8 tiles).
-  // 1 embed + 2 layers x (2 x 4 rmsnorm + 8 qkv + 4 attn + 4 combine + 4 o + 8 gate/up +
-  // 4 down) + 8 LM head tiles + 1 argmax = 90.
-  EXPECT_TRUE(has(r.err, "compiled tiny for sm_86: 90 tasks, 10 blocks,")) << r.err;
+  // q/k/v: the 10 blocks shared by rows (64 : 32 : 32 -> 5, 2, 2 tasks).
+  // 1 embed + 2 layers x (2 x 4 rmsnorm + 9 qkv + 4 attn + 4 combine + 4 o + 8 gate/up +
+  // 4 down) + 8 LM head tiles + 1 argmax = 92.
+  EXPECT_TRUE(has(r.err, "compiled tiny for sm_86: 92 tasks, 10 blocks,")) << r.err;
   tessera::Plan p = tessera::load_plan(out);
-  EXPECT_EQ(p.tasks.size(), 90u);
+  EXPECT_EQ(p.tasks.size(), 92u);
   EXPECT_EQ(p.queues.size(), 10u);
   EXPECT_EQ(p.target.arch, "sm_86");
   EXPECT_EQ(p.config["kv_splits"], 2);
@@ -37,7 +38,7 @@ TEST(CliPlan, CompileShapeThenInspect) {
 
   r = run_tessera("inspect " + out);
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(has(r.out, "totals:    90 tasks, 10 blocks,")) << r.out;
+  EXPECT_TRUE(has(r.out, "totals:    92 tasks, 10 blocks,")) << r.out;
   EXPECT_TRUE(has(r.out, "tasks per block:")) << r.out;
   EXPECT_TRUE(has(r.out, "weight bytes per block: min ")) << r.out;
   EXPECT_TRUE(has(r.out, "imbalance max/mean")) << r.out;

@@ -41,17 +41,23 @@ int64_t default_splits(const ModelConfig& c, int blocks, int context, int knob) 
 std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k, int blocks, int context) {
   const int64_t splits = default_splits(c, blocks, context, k.kv_splits);
   const int64_t L = c.num_layers, Hq = c.num_heads, Hkv = c.num_kv_heads;
-  // q/k/v: whole heads, or (the default) each head in `parts` tasks, enough to reach one
-  // task per block: RoPE'd q/k heads by rotation pairs (at most head_dim/2 parts), v by rows;
-  // heads with qk-norm stay whole.
-  const int64_t half = c.head_dim / 2;
-  const int64_t parts = k.qkv_head_parts > 0          ? k.qkv_head_parts
-                        : k.qkv_heads_per_task > 1    ? 1
-                                                      : std::clamp<int64_t>(blocks / (Hq + 2 * Hkv), 1, half);
-  auto proj = [&](int64_t heads, bool whole, int64_t span) {
-    return parts <= 1 || whole ? ceil_div(heads, k.qkv_heads_per_task) : heads * std::min(parts, span);
-  };
-  const int64_t qkv = proj(Hq, c.qk_norm, half) + proj(Hkv, c.qk_norm, half) + proj(Hkv, false, c.head_dim);
+  // q/k/v: whole heads, or each head in `parts` tasks (RoPE'd q/k heads by rotation pairs,
+  // at most head_dim/2 parts; v by rows), or (the default) one task per block across heads:
+  // the blocks left after whole-head projections (qk-norm) shared by rows, RoPE'd ones in
+  // runs of pairs, at least one task and at most one per pair or row each.
+  const int64_t half = c.head_dim / 2, hd = c.head_dim;
+  int64_t qkv = 0;
+  if (k.qkv_head_parts == 0 && k.qkv_heads_per_task == 1) {
+    const int64_t budget = blocks - (c.qk_norm ? Hq + Hkv : 0), rows = (c.qk_norm ? Hkv : Hq + 2 * Hkv) * hd;
+    auto share = [&](int64_t heads, int64_t units) { return std::clamp<int64_t>(budget * heads * hd / rows, 1, units); };
+    qkv = c.qk_norm ? Hq + Hkv + share(Hkv, Hkv * hd) : share(Hq, Hq * half) + share(Hkv, Hkv * half) + share(Hkv, Hkv * hd);
+  } else {
+    const int64_t parts = k.qkv_head_parts > 0 ? k.qkv_head_parts : 1;
+    auto proj = [&](int64_t heads, bool whole, int64_t span) {
+      return parts <= 1 || whole ? ceil_div(heads, k.qkv_heads_per_task) : heads * std::min(parts, span);
+    };
+    qkv = proj(Hq, c.qk_norm, half) + proj(Hkv, c.qk_norm, half) + proj(Hkv, false, c.head_dim);
+  }
   const int64_t o = ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.o_rows_per_task));
   const int64_t gu = ceil_div(c.intermediate_size, default_rows(c.intermediate_size, blocks, k.gate_up_rows_per_task));
   const int64_t down = ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.down_rows_per_task));
@@ -110,6 +116,18 @@ void check_plan(const Plan& plan, const ModelConfig& c, const LowerConfig& k, co
       EXPECT_LT(last_producer[size_t(w.counter)], t.id) << "task " << t.id;
     }
   for (size_t i = 0; i < plan.counters.size(); ++i) EXPECT_GT(total[i], 0) << plan.counters[i].name;
+
+  // Every row of every matvec output written by exactly one task (rotation pairs included).
+  std::map<int32_t, std::vector<int>> rows_written;
+  for (const Task& t : plan.tasks) {
+    if (t.op != Op::NormMatvec) continue;
+    std::vector<int>& n = rows_written[t.p.out];
+    n.resize(size_t(plan.buffers[size_t(t.p.out)].shape.back()), 0);
+    for (const Region& w : t.writes)
+      for (int64_t r = w.dims.back().lo.c; r < w.dims.back().hi.c; ++r) n[size_t(r)] += 1;
+  }
+  for (const auto& [buf, n] : rows_written)
+    for (size_t r = 0; r < n.size(); ++r) ASSERT_EQ(n[r], 1) << plan.buffers[size_t(buf)].name << " row " << r;
 
   // Task counts per opcode.
   std::map<Op, int64_t> got;
@@ -194,22 +212,34 @@ TEST(Lower, DefaultsFitEveryPreset) {
 
 TEST(Lower, KnownCountsForLlama3_8B) {
   // o/down: 4096 rows / 132 blocks -> 32 rows, 128 tiles; gate/up: 14336 / 132 -> 112
-  // rows, 128 tiles; q/k/v: 32 + 8 + 8 heads, each in 132 / 48 = 2 parts; attention 8 kv
-  // heads x 16 splits (132 / 8) and 32 combines; LM head 128256 / 132 -> 976 rows, 132
-  // tiles. Per layer 96 + 128 + 32 + 128 + 128 + 128 = 640.
+  // rows, 128 tiles; q/k/v: 132 tasks across heads, shared by rows (4096 : 1024 : 1024 ->
+  // 88, 22, 22); attention 8 kv heads x 16 splits (132 / 8) and 32 combines; LM head
+  // 128256 / 132 -> 976 rows, 132 tiles. Per layer 132 + 128 + 32 + 128 + 128 + 128 = 676.
   const ModelConfig c = shape_config("llama-3-8b");
   Plan plan = lower(c, target_preset("sm_90a"), LowerConfig{}, 0, "llama-3-8b");
-  EXPECT_EQ(plan.tasks.size(), size_t(1 + 32 * 640 + 132 + 1));
-  // The q tasks of head 0: rotation pairs [0, 32) and [32, 64) with their partners.
-  int q0 = 0;
+  EXPECT_EQ(plan.tasks.size(), size_t(1 + 32 * 676 + 132 + 1));
+  // The q tasks: 2048 rotation pairs in 88 runs of 23 or 24, some spanning two heads; the
+  // first owns pairs [0, 23) of head 0, the fourth [5, 28) of head 1 after [69 - 64...).
+  std::vector<const Task*> q;
   for (const Task& t : plan.tasks)
-    if (t.op == Op::NormMatvec && t.p.rope >= 0 && !t.p.out_at_pos && t.p.row_begin < 128 && t.p.out == plan.tasks[1].p.out) {
-      EXPECT_TRUE(t.p.rope_pairs);
-      EXPECT_EQ(t.p.row_end - t.p.row_begin, 32);
-      EXPECT_EQ(t.p.row_begin % 128 == 0 || t.p.row_begin % 128 == 32, true) << t.p.row_begin;
-      ++q0;
-    }
-  EXPECT_EQ(q0, 2);
+    if (t.op == Op::NormMatvec && t.p.rope >= 0 && !t.p.out_at_pos && t.p.out == plan.tasks[1].p.out) q.push_back(&t);
+  ASSERT_EQ(q.size(), 88u);
+  int64_t pairs = 0, spanning = 0;
+  for (const Task* t : q) {
+    EXPECT_TRUE(t->p.rope_pairs);
+    const TaskRows rows = matvec_task_rows(t->p);
+    EXPECT_TRUE(rows.pairs.count == 23 || rows.pairs.count == 24) << rows.pairs.count;
+    pairs += rows.pairs.count;
+    spanning += rows.ranges().size() > 2 ? 1 : 0;
+  }
+  EXPECT_EQ(pairs, 2048);
+  EXPECT_GT(spanning, 0);
+  EXPECT_EQ(q[0]->p.row_begin, 0);
+  EXPECT_EQ(q[0]->p.row_end, 23);  // pairs [0, 2048 / 88 = 23)
+  EXPECT_EQ(q[2]->p.row_begin, 46);  // pairs [46, 69): 46..63 of head 0, 0..4 of head 1
+  EXPECT_EQ(q[2]->p.row_end, 128 + 5);
+  EXPECT_EQ(matvec_task_rows(q[2]->p).ranges(),
+            (std::vector<std::pair<int64_t, int64_t>>{{46, 64}, {110, 128}, {128, 133}, {192, 197}}));
   EXPECT_EQ(plan.context, 4096);
   // Counters: x.0..x.32, per layer 8 qkv groups + 8 attn_part groups + attn + xa + ffn, and lm.
   EXPECT_EQ(plan.counters.size(), size_t(33 + 32 * 19 + 1));
@@ -243,11 +273,12 @@ TEST(Lower, AttentionWaitsOnlyForItsGroup) {
   Plan op = lower(c, target_preset("sm_90a"), knobs_of({"counter_granularity=op", "qkv_head_parts=1"}), 0, "tiny");
   for (const Task& t : op.tasks)
     if (t.op == Op::AttnPartial) EXPECT_EQ(t.waits[0].threshold, 4 + 2 + 2);
-  // By default each head is split in 8 parts (132 blocks / 8 heads, at most 8 rotation
-  // pairs), so the group's join counts 8 times as many signals.
+  // By default q/k/v are cut into 132 tasks shared by rows, at most one per rotation pair
+  // (q, k) or row (v): a group's 2 q heads give 16 one-pair tasks, its k head 8, its v head
+  // 16 one-row tasks (132 * 32 / 128 = 33, capped at 32 rows; each within one head).
   Plan parts = lower(c, target_preset("sm_90a"), knobs_of({"kv_splits=2"}), 0, "tiny");
   for (const Task& t : parts.tasks)
-    if (t.op == Op::AttnPartial) EXPECT_EQ(t.waits[0].threshold, 8 * (2 + 1 + 1));
+    if (t.op == Op::AttnPartial) EXPECT_EQ(t.waits[0].threshold, 16 + 8 + 16);
 }
 
 TEST(Lower, ByteBalancingEvensOutEachStage) {
@@ -306,8 +337,8 @@ TEST(Lower, FinestLlama3_8BPlanHasOver200kTasks) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("finest llama-3-8b plan: %zu tasks, lowered in %.2f s\n", plan.tasks.size(), s);
   EXPECT_GE(plan.tasks.size(), 200000u);
-  // 217,921 with whole q/k/v heads; each head in 2 parts (the default) adds 48 per layer.
-  EXPECT_EQ(plan.tasks.size(), size_t(217921 + 32 * 48));
+  // 217,921 with whole q/k/v heads (48 per layer); the default's 132 q/k/v tasks add 84 per layer.
+  EXPECT_EQ(plan.tasks.size(), size_t(217921 + 32 * 84));
   EXPECT_LT(s, 10.0);  // about 1 s on an idle 2-core machine
 }
 
@@ -454,7 +485,29 @@ TEST(Lower, RopePairsRules) {
   };
   const std::string id = fmt::format("task {} (norm_matvec): ", pairs->id);
   EXPECT_EQ(error_of([](TaskParams& p) { p.row_end = 25; }),
-            id + "rope_pairs rows [18, 25) must lie in the first half of one head ([16, 24))");
+            id + "rope_pairs rows [18, 25) must start and end in the first half of a head (head_dim 16)");
+  EXPECT_EQ(error_of([](TaskParams& p) { p.row_begin = 12; }),
+            id + "rope_pairs rows [12, 20) must start and end in the first half of a head (head_dim 16)");
+  // Across heads: pairs [6, 8) of head 0 and [0, 3) of head 1, each with its partners.
+  EXPECT_EQ(error_of([](TaskParams& p) { p.row_begin = 6; p.row_end = 19; }), "(accepted)");
+  {
+    Task t = *pairs;
+    t.p.row_begin = 6;
+    t.p.row_end = 19;
+    Footprint g = footprint(plan, t);
+    ASSERT_EQ(g.writes.size(), 4u);
+    const std::pair<int64_t, int64_t> want[] = {{6, 8}, {14, 16}, {16, 19}, {24, 27}};
+    for (size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(g.writes[i].dims.back().lo.c, want[i].first);
+      EXPECT_EQ(g.writes[i].dims.back().hi.c, want[i].second);
+    }
+    const TaskRows r = matvec_task_rows(t.p);
+    EXPECT_EQ(r.rows(), 10);
+    const int64_t order[] = {6, 7, 16, 17, 18, 14, 15, 24, 25, 26};
+    for (int64_t k = 0; k < 10; ++k) EXPECT_EQ(r.row(k), order[k]) << k;
+    for (int64_t k = 0; k < 10; ++k) EXPECT_EQ(r.pairs.index(order[k]), k) << k;
+    for (int64_t k = 0; k < 5; ++k) EXPECT_EQ(r.pairs.rot(k), (k < 2 ? 6 + k : k - 2)) << k;
+  }
   EXPECT_EQ(error_of([](TaskParams& p) { p.rope = -1; }),
             id + "rope_pairs needs rope and takes no qk_norm (a head's norm needs all its rows), w2 or residual");
   EXPECT_EQ(error_of([](TaskParams& p) { p.residual = p.in; }),

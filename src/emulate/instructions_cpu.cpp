@@ -14,6 +14,7 @@
 
 #include "engine/kernels_cpu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -141,7 +142,7 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
   const BufferData& in = op("in", p.in);
   const BufferData& w = op("w", p.w);  // [N, K]
   const int64_t K = in.shape[0], N = w.shape[0];
-  const RowSegments seg = matvec_row_segments(p);  // y[k] is output row seg.row(k)
+  const TaskRows seg = matvec_task_rows(p);  // y[k] is output row seg.row(k)
   const int64_t n = seg.rows();
 
   const float* h = f32_span(in, 0, K, s.in);
@@ -151,7 +152,7 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
     h = s.h.data();
   }
 
-  // y[n] for rows [rb, re)
+  // y[k] for the task's rows
   s.y.resize(size_t(n));
   float* y = s.y.data();
   const BufferData* bias = p.bias >= 0 ? &op("bias", p.bias) : nullptr;
@@ -177,8 +178,14 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
     s.sin.resize(size_t(hd / 2));
     rope_cos_sin(s.inv_freq, int(pos), s.cos.data(), s.sin.data());
     if (p.rope_pairs) {
-      const int64_t pairs = n / 2, i0 = p.row_begin % hd;  // the pairs' index in the head
-      apply_rope_pairs(y, y + pairs, int(pairs), s.cos.data() + i0, s.sin.data() + i0);
+      // Pair k rotates (y[k], y[P + k]) by its index in its head; runs of consecutive
+      // indices, one per head the task's pairs span.
+      const int64_t P = seg.pairs.count;
+      for (int64_t k = 0; k < P;) {
+        const int64_t i = seg.pairs.rot(k), run = std::min(hd / 2 - i, P - k);
+        apply_rope_pairs(y + k, y + P + k, int(run), s.cos.data() + i, s.sin.data() + i);
+        k += run;
+      }
     } else {
       for (int64_t h0 = 0; h0 < n; h0 += hd) apply_rope(y + h0, int(hd), s.cos.data(), s.sin.data());
     }

@@ -125,23 +125,23 @@ Footprint footprint(const Plan& plan, const Task& t) {
         c.dim_eq(c.weight("norm", p.norm, 1), 0, K, "norm weight");
         read(p.norm, {fixed(0, K)});
       }
-      // With rope_pairs every row range below comes twice: the task's rows and their partners.
-      const RowSegments seg = matvec_row_segments(p);
+      // With rope_pairs the rows below are the pairs' first rows and their partners, per head.
       if (p.rope_pairs) {
         if (p.rope < 0 || p.qk_norm >= 0 || p.w2 >= 0 || p.residual >= 0)
           c.bad("rope_pairs needs rope and takes no qk_norm (a head's norm needs all its rows), w2 or residual");
         const int64_t hd = p.head_dim;
         if (hd <= 0 || hd % 2 != 0) c.bad(fmt::format("head_dim {} must be positive and even for rope_pairs", hd));
-        const int64_t head = rb / hd;
-        if (re > head * hd + hd / 2)
-          c.bad(fmt::format("rope_pairs rows [{}, {}) must lie in the first half of one head ([{}, {}))", rb, re,
-                            head * hd, head * hd + hd / 2));
+        // Both ends on first-half rows, so the range names exactly the pairs it owns.
+        if (re <= rb || rb % hd >= hd / 2 || (re - 1) % hd >= hd / 2)
+          c.bad(fmt::format("rope_pairs rows [{}, {}) must start and end in the first half of a head (head_dim {})", rb,
+                            re, hd));
+        if ((re - 1) / hd * hd + hd > N)
+          c.bad(fmt::format("rope_pairs rows [{}, {}) and their partners must lie inside [0, {})", rb, re, N));
       }
+      const std::vector<std::pair<int64_t, int64_t>> ranges = matvec_task_rows(p).ranges();
       auto each_range = [&](auto&& fn) {
-        for (int k = 0; k < seg.count; ++k) fn(seg.begin[k], seg.end[k]);
+        for (auto [b, e] : ranges) fn(b, e);
       };
-      if (seg.count > 1 && seg.end[1] > N)
-        c.bad(fmt::format("rope_pairs partner rows [{}, {}) must lie inside [0, {})", seg.begin[1], seg.end[1], N));
       each_range([&](int64_t b, int64_t e) { read(p.w, {fixed(b, e), fixed(0, K)}); });
       if (p.w2 >= 0) {
         const Buffer& w2 = c.weight("w2", p.w2, 2);

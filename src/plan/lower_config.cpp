@@ -156,8 +156,10 @@ std::vector<std::pair<int64_t, int64_t>> split_range(int64_t n, int64_t size) {
 // stage: the FFN's gate/up stage at 256 tiles of 32 rows ran 7.8 us per layer slower than
 // at 131 tiles of 63 rows (docs/PERF.md, llama-3.2-1b on an H100). q/k/v: a head per task
 // left 84 of 132 SMs idle while 48 streamed the stage (llama-3.2-1b: 11 us per layer for
-// 2.9 us of bytes on an H200), so by default heads are split in as many parts as keep the
-// stage within one task per block (RoPE'd heads by rotation pairs, TaskParams::rope_pairs).
+// 2.9 us of bytes on an H200), and two parts per head (96 tasks) still left 36 idle while
+// the 8B's stage took 20 us for 12.6 us of bytes, so by default the stage's rows are cut
+// into one task per block across head boundaries (RoPE'd heads by rotation pairs,
+// TaskParams::rope_pairs): tasks of ~47 rows instead of 64 on the 8B.
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   auto choose = [blocks](int64_t n, int knob) -> int64_t {
     if (knob > 0) return knob;
@@ -166,10 +168,8 @@ Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
   };
   Tiles t;
   t.qkv_heads = k.qkv_heads_per_task;
-  const int64_t heads = c.num_heads + 2 * int64_t(c.num_kv_heads), half = std::max<int64_t>(c.head_dim / 2, 1);
-  t.qkv_parts = k.qkv_head_parts > 0 ? k.qkv_head_parts
-                : k.qkv_heads_per_task > 1 ? 1
-                                           : int(std::clamp<int64_t>(int64_t(blocks) / std::max<int64_t>(heads, 1), 1, half));
+  t.qkv_parts = k.qkv_head_parts > 0 ? k.qkv_head_parts : 1;
+  t.qkv_tasks = k.qkv_head_parts == 0 && k.qkv_heads_per_task == 1 ? std::max(blocks, 1) : 0;
   t.o_rows = choose(c.hidden_size, k.o_rows_per_task);
   t.gate_up_rows = choose(c.intermediate_size, k.gate_up_rows_per_task);
   t.down_rows = choose(c.hidden_size, k.down_rows_per_task);

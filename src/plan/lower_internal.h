@@ -20,6 +20,9 @@ namespace tessera::lowering {
 struct Tiles {
   int qkv_heads = 1;
   int qkv_parts = 1;  // tasks per q/k/v head (LowerConfig::qkv_head_parts)
+  // q/k/v cut into about this many equal tasks across heads (qkv_head_parts 0 with
+  // qkv_heads_per_task 1; 0 otherwise): RoPE'd heads by rotation pairs, the rest by rows.
+  int qkv_tasks = 0;
   int64_t o_rows = 0, gate_up_rows = 0, down_rows = 0, lm_rows = 0, embed_cols = 0, norm_rows = 0;
 };
 Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks);

@@ -12,6 +12,8 @@
 // counter's increments (Builder::wait_all), so no partial-threshold ambiguity arises.
 // Every layer has its own activation buffers: no scratch reuse, hence no write-after-read
 // hazards to order.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -120,8 +122,26 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
   const Proj projs[] = {{wq, bq, qn, rope, q, Hq, true},
                         {wk, bk, kn, rope, kc, Hkv, false},
                         {wv, bv, -1, -1, vc, Hkv, false}};
-  for (const Proj& pr : projs) {
-    // Rows [r0, r1) of heads [h0, h1); with `pairs` also the partners half a head on.
+  // The balanced tiling's task counts: the budget shared in proportion to rows, after the
+  // whole-head tasks of projections with qk-norm (a head's norm needs all its rows).
+  int64_t balanced[3] = {0, 0, 0};
+  if (tiles.qkv_tasks > 0) {
+    int64_t budget = tiles.qkv_tasks, rows = 0;
+    for (const Proj& pr : projs) {
+      if (pr.qk_norm >= 0) budget -= pr.heads;
+      else rows += pr.heads * hd;
+    }
+    for (int i = 0; i < 3; ++i)
+      if (projs[i].qk_norm < 0) {
+        const int64_t units = projs[i].rope >= 0 ? projs[i].heads * (hd / 2) : projs[i].heads * hd;
+        balanced[i] = std::clamp<int64_t>(std::max<int64_t>(budget, 0) * projs[i].heads * hd / std::max<int64_t>(rows, 1),
+                                          1, units);
+      }
+  }
+  for (int pi = 0; pi < 3; ++pi) {
+    const Proj& pr = projs[pi];
+    // Rows [r0, r1) of heads [h0, h1); with `pairs` the rotation pairs whose first rows lie
+    // there, and their partners (plan/rope_pairs.h).
     auto emit = [&](int64_t h0, int64_t h1, int64_t r0, int64_t r1, bool pairs) {
       TaskParams p;
       p.in = qkv_in;
@@ -143,6 +163,20 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       if (pr.is_q) qkv_done.signal(b, t, h0 / group, (h1 - 1) / group + 1);
       else qkv_done.signal(b, t, h0, h1);
     };
+    if (balanced[pi] > 0) {
+      // Equal runs of rotation pairs (RoPE'd) or rows, across head boundaries.
+      const bool pairs = pr.rope >= 0;
+      const int64_t half = hd / 2, units = pairs ? pr.heads * half : pr.heads * hd;
+      for (int64_t k = 0; k < balanced[pi]; ++k) {
+        const int64_t u0 = units * k / balanced[pi], u1 = units * (k + 1) / balanced[pi];
+        if (pairs)
+          emit(u0 / half, (u1 - 1) / half + 1, (u0 / half) * hd + u0 % half, ((u1 - 1) / half) * hd + (u1 - 1) % half + 1,
+               true);
+        else
+          emit(u0 / hd, (u1 - 1) / hd + 1, u0, u1, false);
+      }
+      continue;
+    }
     if (tiles.qkv_parts <= 1 || pr.qk_norm >= 0) {
       for (auto [h0, h1] : split_range(pr.heads, tiles.qkv_heads)) emit(h0, h1, h0 * hd, h1 * hd, false);
       continue;

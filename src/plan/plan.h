@@ -7,12 +7,16 @@
 // same structures, and JSON (plan_json.h) round-trips them exactly.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "plan/rope_pairs.h"
 
 namespace tessera {
 
@@ -100,33 +104,45 @@ struct TaskParams {
   int32_t split = 0, splits = 1, chunk = 0;
   int32_t index = 0, count = 0;              // argmax partial slot / number of partials
   bool out_at_pos = false;                   // write row `pos` of a [ctx, rows] State buffer
-  // NormMatvec with rope: rows [row_begin, row_end) lie in the first half of one head and
-  // the task also computes their RoPE partners, half a head further on, so a head can be
-  // split across tasks (a rotation needs both rows of a pair). See matvec_row_segments.
+  // NormMatvec with rope: the task owns the rotation pairs whose first rows (first half of a
+  // head) lie in [row_begin, row_end), which may span heads, and computes both rows of each
+  // pair (a rotation needs both), so q/k rows can be cut into tasks of any size
+  // (plan/rope_pairs.h, matvec_task_rows).
   bool rope_pairs = false;
   float eps = 1e-5f;
   bool operator==(const TaskParams&) const = default;
 };
 
-// The output rows of a NormMatvec task as at most two ranges: [row_begin, row_end), and
-// with rope_pairs the partners [row_begin + head_dim/2, row_end + head_dim/2). Rows are
-// numbered in that order inside the task (the first range, then the second), which is
-// how the CPU twin and the GPU instruction stage them.
-struct RowSegments {
-  int64_t begin[2] = {0, 0}, end[2] = {0, 0};
-  int count = 1;
-  int64_t rows() const { return (end[0] - begin[0]) + (count > 1 ? end[1] - begin[1] : 0); }
+// The output rows of a NormMatvec task: [row_begin, row_end), or with rope_pairs the
+// first rows of its rotation pairs and their partners (plan/rope_pairs.h), numbered in
+// that order inside the task, which is how the CPU twin and the GPU instruction stage them.
+struct TaskRows {
+  int64_t begin = 0, end = 0;
+  bool paired = false;
+  RopePairRows<int64_t> pairs{};
+  int64_t rows() const { return paired ? pairs.rows() : end - begin; }
   // The output row of the task's k-th row.
-  int64_t row(int64_t k) const { return k < end[0] - begin[0] ? begin[0] + k : begin[1] + (k - (end[0] - begin[0])); }
+  int64_t row(int64_t k) const { return paired ? pairs.row(k) : begin + k; }
+  // The rows as ranges [b, e): contiguous, or per head its pairs' first rows, then their partners.
+  std::vector<std::pair<int64_t, int64_t>> ranges() const {
+    if (!paired) return {{begin, end}};
+    std::vector<std::pair<int64_t, int64_t>> r;
+    for (int64_t k = 0; k < pairs.count;) {
+      const int64_t first = pairs.row(k), n = std::min(pairs.half - first % pairs.hd, pairs.count - k);
+      r.emplace_back(first, first + n);
+      r.emplace_back(first + pairs.half, first + pairs.half + n);
+      k += n;
+    }
+    return r;
+  }
 };
-inline RowSegments matvec_row_segments(const TaskParams& p) {
-  RowSegments s;
-  s.begin[0] = p.row_begin;
-  s.end[0] = p.row_end;
-  if (p.rope_pairs) {
-    s.count = 2;
-    s.begin[1] = p.row_begin + p.head_dim / 2;
-    s.end[1] = p.row_end + p.head_dim / 2;
+inline TaskRows matvec_task_rows(const TaskParams& p) {
+  TaskRows s;
+  s.begin = p.row_begin;
+  s.end = p.row_end;
+  if (p.rope_pairs && p.head_dim >= 2) {
+    s.paired = true;
+    s.pairs = rope_pair_rows<int64_t>(p.row_begin, p.row_end, p.head_dim);
   }
   return s;
 }

@@ -259,20 +259,34 @@ std::optional<Plan> scratch_reuse_war(const Plan& base, Rng& rng) {
 // A producer writes fewer rows than its consumers read.
 std::optional<Plan> read_unwritten(const Plan& base, Rng& rng) {
   std::vector<int32_t> c;
+  // Rows are cut in whole units: heads where a head's rows go together, rotation pairs for
+  // rope_pairs tasks (the range then still names whole pairs), single rows otherwise.
+  auto pair_task = [](const Task& t) { return t.op == Op::NormMatvec && t.p.rope_pairs && t.p.head_dim >= 2; };
   auto align = [](const Task& t) -> int64_t {
     if (t.op == Op::NormMatvec && (t.p.rope >= 0 || t.p.qk_norm >= 0)) return t.p.head_dim;
     return 1;
   };
+  auto units_of = [&](const Task& t) {
+    return pair_task(t) ? matvec_task_rows(t.p).pairs.count : (t.p.row_end - t.p.row_begin) / align(t);
+  };
   for (const Task& t : base.tasks)
     if ((t.op == Op::NormMatvec || t.op == Op::Embed || t.op == Op::RmsNorm || t.op == Op::AttnCombine) &&
-        t.p.row_end - t.p.row_begin > align(t))
+        units_of(t) > 1)
       c.push_back(t.id);
   if (c.empty()) return std::nullopt;
   Plan p = base;
   Task& t = p.tasks[size_t(pick(c, rng))];
-  const int64_t a = align(t), units = (t.p.row_end - t.p.row_begin) / a;
-  const int64_t cut = rng.range(1, units - 1) * a;
-  if (rng.chance(0.5)) t.p.row_end -= cut; else t.p.row_begin += cut;
+  const int64_t units = units_of(t), cut = rng.range(1, units - 1);
+  const bool from_end = rng.chance(0.5);
+  if (pair_task(t)) {
+    const RopePairRows<int64_t> r = matvec_task_rows(t.p).pairs;
+    if (from_end) t.p.row_end = r.pair_row(r.p0 + units - cut - 1) + 1;
+    else t.p.row_begin = r.pair_row(r.p0 + cut);
+  } else if (from_end) {
+    t.p.row_end -= cut * align(t);
+  } else {
+    t.p.row_begin += cut * align(t);
+  }
   refresh_regions(p, t.id);
   return p;
 }

@@ -219,6 +219,12 @@ TEST(CudaInstr, NormMatvec) {
   // a bf16 cache row deep in the context; pairs [5, 19) of head 0 with a bias, uneven.
   { MvCase k{2048, 256, 80, 96}; k.norm = k.rope = k.pairs = true; k.hd = 64; k.out_at_pos = 1; k.ctx = 300; k.pos = 297; cases.push_back(k); }
   { MvCase k{96, 128, 5, 19}; k.rope = k.pairs = k.bias = true; k.hd = 128; k.pos = 7; cases.push_back(k); }
+  // Pairs across heads (the default q/k/v tiling): [20, 32) of head 0, all of head 1 and
+  // [0, 3) of head 2 into a bf16 cache row; [60, 64) of head 0 and [0, 12) of head 1 with
+  // a bias, an odd pair count so the last warp streams one row.
+  { MvCase k{2048, 256, 20, 131}; k.norm = k.rope = k.pairs = true; k.hd = 64; k.out_at_pos = 1; k.ctx = 300; k.pos = 298; cases.push_back(k); }
+  { MvCase k{4096, 256, 60, 139}; k.rope = k.pairs = k.bias = true; k.hd = 128; k.pos = 3; cases.push_back(k); }
+  { MvCase k{64, 64, 7, 17}; k.rope = k.pairs = true; k.hd = 16; k.pos = 2; cases.push_back(k); }
   uint64_t seed = 300;
   for (const MvCase& k : cases) {
     PlanBuilder pb(int32_t(k.ctx));

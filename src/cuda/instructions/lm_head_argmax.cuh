@@ -28,7 +28,8 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   if (s.S > 0) {
     stream_rows(c.a, c.smem, s, h, finish_row);
   } else {
-    matvec_tile<W, false>(w.ptr, nullptr, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
+    matvec_tile<W, false>(w.ptr, nullptr, t.row_end - t.row_begin, K, h, c.a.rows_per_warp,
+                          [&](int64_t k) { return t.row_begin + k; }, finish_row);
   }
   block_argmax(best, best_i, c.scratch, c.scratch_i);
   if (threadIdx.x == 0) {

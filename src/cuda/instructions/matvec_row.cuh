@@ -53,20 +53,20 @@ __device__ __forceinline__ void matvec_pieces(const void* w, const void* w2, con
     }
 }
 
-// Dot products of rows r .. r+R-1 of w (and of w2 when TWO) with h[0, K); the warp's sums
+// Dot products of row r (and r2 when R = 2) of w (and of w2 when TWO) with h[0, K); the warp's sums
 // land in every lane. Eight pieces per lane per row and round (four for two gated rows, to
 // bound registers), then fours and ones for the tail, so short rows (576, 896 wide) also
 // keep loads in flight. R = 2 doubles the bytes a warp keeps in flight on rows that are
 // one round long (2048 wide), where a single row leaves the warp idle between rows.
 template <class W, bool TWO, int R = 1>
-__device__ __forceinline__ void matvec_rows(const void* w, const void* w2, int64_t r, int64_t K,
+__device__ __forceinline__ void matvec_rows(const void* w, const void* w2, int64_t r, int64_t r2, int64_t K,
                                             const float* h, float* y1, float* y2) {
   const int lane = threadIdx.x & 31;
   int64_t base[R];
   float a1[R], a2[R];
 #pragma unroll
   for (int i = 0; i < R; ++i) {
-    base[i] = (r + i) * K;
+    base[i] = (i == 0 ? r : r2) * K;
     a1[i] = a2[i] = 0.f;
   }
   if (K % 8 == 0) {
@@ -94,31 +94,36 @@ __device__ __forceinline__ void matvec_rows(const void* w, const void* w2, int64
 template <class W, bool TWO>
 __device__ __forceinline__ void matvec_row(const void* w, const void* w2, int64_t r, int64_t K,
                                            const float* h, float& y1, float& y2) {
-  matvec_rows<W, TWO, 1>(w, w2, r, K, h, &y1, &y2);
+  matvec_rows<W, TWO, 1>(w, w2, r, r, K, h, &y1, &y2);
 }
 
-// The tile's rows [rb, re) over the block's warps, rows_per_warp (1 or 2: KernelArgs) at a
-// time; fin(row, w·h, w2·h) by lane 0 of the warp that computed the row.
-template <class W, bool TWO, class Fin>
-__device__ inline void matvec_tile(const void* w, const void* w2, int64_t rb, int64_t re, int64_t K,
-                                   const float* h, int rows_per_warp, Fin& fin) {
+// The tile's n rows over the block's warps, rows_per_warp (1 or 2: KernelArgs) at a time;
+// row_of(k) is the output row of the tile's k-th row (contiguous, or rotation pairs:
+// plan/rope_pairs.h), so two rows a warp streams together need not be neighbours.
+// fin(row, w·h, w2·h) by lane 0 of the warp that computed the row.
+template <class W, bool TWO, class RowOf, class Fin>
+__device__ inline void matvec_tile(const void* w, const void* w2, int64_t n, int64_t K, const float* h,
+                                   int rows_per_warp, RowOf row_of, Fin& fin) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   if (rows_per_warp == 2) {
-    for (int64_t r = rb + 2 * warp; r < re; r += 2 * warps) {
+    for (int64_t k = 2 * warp; k < n; k += 2 * warps) {
       float y[2], y2[2] = {0.f, 0.f};
-      if (r + 1 < re) {
-        matvec_rows<W, TWO, 2>(w, w2, r, K, h, y, y2);
-        if (lane == 0) { fin(r, y[0], y2[0]); fin(r + 1, y[1], y2[1]); }
+      const int64_t r = row_of(k);
+      if (k + 1 < n) {
+        const int64_t r2 = row_of(k + 1);
+        matvec_rows<W, TWO, 2>(w, w2, r, r2, K, h, y, y2);
+        if (lane == 0) { fin(r, y[0], y2[0]); fin(r2, y[1], y2[1]); }
       } else {
-        matvec_rows<W, TWO, 1>(w, w2, r, K, h, y, y2);
+        matvec_rows<W, TWO, 1>(w, w2, r, r, K, h, y, y2);
         if (lane == 0) fin(r, y[0], y2[0]);
       }
     }
     return;
   }
-  for (int64_t r = rb + warp; r < re; r += warps) {
+  for (int64_t k = warp; k < n; k += warps) {
     float y, y2 = 0.f;
-    matvec_rows<W, TWO, 1>(w, w2, r, K, h, &y, &y2);
+    const int64_t r = row_of(k);
+    matvec_rows<W, TWO, 1>(w, w2, r, r, K, h, &y, &y2);
     if (lane == 0) fin(r, y, y2);
   }
 }

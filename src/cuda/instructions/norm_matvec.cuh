@@ -15,6 +15,7 @@
 #include "cuda/device/rope_trig.cuh"
 #include "cuda/instructions/matvec_row.cuh"
 #include "cuda/instructions/weight_stream.cuh"
+#include "plan/rope_pairs.h"
 
 namespace tessera::cuda {
 
@@ -35,15 +36,15 @@ __device__ inline void norm_matvec(const Ctx& c) {
   const DevBuffer& w = c.buf(t.w);
   const int64_t K = w.shape[1];
   const bool staged = t.qk_norm >= 0 || t.rope >= 0;
-  // rope_pairs: the task's rows are [row_begin, row_end) and their partners half a head on
-  // (TaskParams::rope_pairs), staged in that order: the P rows, then their P partners.
-  // (Offsets are recomputed from the task where needed rather than held: the kernel sits at
-  // the register limit and values live across the matvec loop spill.)
-  // The working set's layout, from the task alone: ys and res are found again with it where
-  // needed, since pointers held across the matvec loop spill (finish_row).
+  // rope_pairs: the task's rows are its rotation pairs' first rows, then their partners
+  // (plan/rope_pairs.h), staged in that order. The pairs' geometry, the working set's
+  // layout, ys and res are recomputed from the task where needed rather than held: the
+  // kernel sits at the register limit and values live across the matvec loop spill.
+  // 32-bit: the validator bounds weight rows.
+  auto pairs = [&] { return rope_pair_rows<int>(int(t.row_begin), int(t.row_end), t.head_dim); };
+  auto task_rows = [&] { return t.rope_pairs ? int64_t(pairs().rows()) : t.row_end - t.row_begin; };
   auto layout = [&](bool with_staged) {
-    return matvec_smem(c.buf(t.w).shape[1], (t.row_end - t.row_begin) * (t.rope_pairs ? 2 : 1), with_staged,
-                       t.residual >= 0, t.norm >= 0);
+    return matvec_smem(c.buf(t.w).shape[1], task_rows(), with_staged, t.residual >= 0, t.norm >= 0);
   };
   const MatvecSmem m = layout(staged);
   float* h = c.work + m.h;
@@ -61,9 +62,7 @@ __device__ inline void norm_matvec(const Ctx& c) {
     if (t.bias >= 0) y += load_ro(c.buf(t.bias).ptr, c.buf(t.bias).dtype, r);
     if (gated) y = silu(y) * y2;
     if (staged) {
-      int64_t k = r - t.row_begin;
-      if (r >= t.row_end) k -= t.head_dim / 2 - (t.row_end - t.row_begin);  // a partner row
-      staged_rows()[k] = y;
+      staged_rows()[t.rope_pairs ? int64_t(pairs().index(int(r))) : r - t.row_begin] = y;
     } else {
       store_row(c, residual_rows(), r, y);
     }
@@ -72,22 +71,15 @@ __device__ inline void norm_matvec(const Ctx& c) {
   if (s.S > 0) {
     stream_rows(c.a, c.smem, s, h, finish_row);
   } else {
-    if (gated) {
-      matvec_tile<W, true>(w.ptr, w2, t.row_begin, t.row_end, K, h, c.a.rows_per_warp, finish_row);
-    } else {
-      // Each row range in turn (rope_pairs: two; never gated, the validator's rule). One
-      // copy of the loop, not two inlined: the kernel sits at the register limit.
-#pragma unroll 1
-      for (int seg = 0; seg < (t.rope_pairs ? 2 : 1); ++seg)
-        matvec_tile<W, false>(w.ptr, nullptr, t.row_begin + seg * (t.head_dim / 2), t.row_end + seg * (t.head_dim / 2),
-                              K, h, c.a.rows_per_warp, finish_row);
-    }
+    auto row_of = [&](int64_t k) { return t.rope_pairs ? int64_t(pairs().row(int(k))) : t.row_begin + k; };
+    if (gated) matvec_tile<W, true>(w.ptr, w2, task_rows(), K, h, c.a.rows_per_warp, row_of, finish_row);
+    else matvec_tile<W, false>(w.ptr, nullptr, task_rows(), K, h, c.a.rows_per_warp, row_of, finish_row);
   }
   if (!staged) return;
   __syncthreads();
   float* ys = staged_rows();
 
-  const int64_t P = t.row_end - t.row_begin, half = t.head_dim / 2, rows = t.rope_pairs ? 2 * P : P;
+  const int64_t rows = task_rows(), P = t.rope_pairs ? rows / 2 : rows, half = t.head_dim / 2;
   const int64_t hd = t.head_dim, heads = rows / hd;
   if (t.qk_norm >= 0) {
     const DevBuffer& g = c.buf(t.qk_norm);
@@ -106,12 +98,12 @@ __device__ inline void norm_matvec(const Ctx& c) {
     // angle = float(inv_freq[i] * float(pos)); cos/sin in double rounded to float, as
     // engine/rope.cpp does, so positions deep in the context agree with the reference.
     const float* inv = static_cast<const float*>(c.buf(t.rope).ptr);
-    // Pair k: (ys[lo], ys[lo + gap]) at index i of the head; whole heads, or the task's P
-    // pairs starting at index row_begin % hd.
+    // Pair k: (ys[lo], ys[lo + gap]) at index i of its head; whole heads, or the task's P
+    // pairs (plan/rope_pairs.h).
     const float p = float(c.a.pos);
-    const int64_t pairs = t.rope_pairs ? P : heads * half;
-    for (int64_t k = threadIdx.x; k < pairs; k += blockDim.x) {
-      const int64_t i = t.rope_pairs ? t.row_begin % hd + k : k % half;
+    const int64_t n_pairs = t.rope_pairs ? P : heads * half;
+    for (int64_t k = threadIdx.x; k < n_pairs; k += blockDim.x) {
+      const int64_t i = t.rope_pairs ? int64_t(pairs().rot(int(k))) : k % half;
       const int64_t lo = t.rope_pairs ? k : (k / half) * hd + i, gap = t.rope_pairs ? P : half;
       const float angle = __ldg(inv + i) * p;
       float cs, sn;
@@ -122,7 +114,8 @@ __device__ inline void norm_matvec(const Ctx& c) {
     }
     __syncthreads();
   }
-  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x) store_row(c, residual_rows(), t.row_begin + (k < P ? k : half + (k - P)), ys[k]);
+  for (int64_t k = threadIdx.x; k < rows; k += blockDim.x)
+    store_row(c, residual_rows(), t.rope_pairs ? int64_t(pairs().row(int(k))) : t.row_begin + k, ys[k]);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {
