@@ -459,6 +459,42 @@ TEST(Lower, LoweringErrors) {
 }
 
 }  // namespace
+TEST(Lower, PrefetchHintsOnOProjAndGateUp) {
+  // llama-3.2-1b on 132 blocks: o tiles of 16 rows x 2048 columns (64 KiB in bf16), asked of
+  // L2 whole; gate/up tiles of 64 rows (256 KiB per matrix), 64 KiB of each by default.
+  const ModelConfig c = shape_config("llama-3.2-1b");
+  auto hints = [&](std::initializer_list<const char*> knobs) {
+    Plan plan = lower(c, target_preset("sm_90a"), knobs_of(knobs), 0, "llama-3.2-1b");
+    std::map<std::string, std::set<int64_t>> by_out;
+    for (const Task& t : plan.tasks) {
+      const std::string out = plan.buffers[size_t(t.p.out)].name;
+      by_out[out.substr(0, out.find('.'))].insert(t.p.l2_prefetch);
+    }
+    return by_out;
+  };
+  auto d = hints({});
+  EXPECT_EQ(d["xa"], (std::set<int64_t>{16 * 2048 * 2}));
+  EXPECT_EQ(d["ffn"], (std::set<int64_t>{2 * 64 * 1024}));
+  EXPECT_EQ(d["x"], (std::set<int64_t>{0}));  // down: no hint
+  EXPECT_EQ(d["q"], (std::set<int64_t>{0}));
+  auto off = hints({"o_prefetch=false", "gate_up_prefetch_kib=0"});
+  EXPECT_EQ(off["xa"], (std::set<int64_t>{0}));
+  EXPECT_EQ(off["ffn"], (std::set<int64_t>{0}));
+  // A cap above the tile's bytes asks for the tile.
+  auto big = hints({"gate_up_prefetch_kib=4096"});
+  EXPECT_EQ(big["ffn"], (std::set<int64_t>{2 * 64 * 2048 * 2}));
+  // The hint is for weight-streaming instructions only.
+  Plan plan = lower(c, target_preset("sm_90a"), LowerConfig{}, 0, "llama-3.2-1b");
+  Task embed = plan.tasks[0];
+  embed.p.l2_prefetch = 1024;
+  try {
+    footprint(plan, embed);
+    ADD_FAILURE() << "l2_prefetch on embed accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "task 0 (embed): l2_prefetch applies to norm_matvec and lm_head_argmax only");
+  }
+}
+
 TEST(Lower, RopePairsRules) {
   // tiny (head_dim 16) in 4 parts: q/k tasks of 2 rotation pairs (4 rows), v tasks of 4 rows.
   Plan plan = lower(shape_config("tiny"), target_preset("sm_90a"), knobs_of({"qkv_head_parts=4"}), 0, "tiny");

@@ -45,6 +45,7 @@ struct alignas(8) DevTask {
   int32_t rope_pairs;  // TaskParams::rope_pairs: rows [row_begin, row_end) and their partners
   float eps;
   int32_t wait_begin, wait_count, signal_begin, signal_count;
+  int64_t l2_prefetch;  // TaskParams::l2_prefetch: weight bytes asked of L2 before the waits
 };
 
 // Written by the first block whose wait exceeds the bound; read by the host after the

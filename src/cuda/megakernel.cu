@@ -16,7 +16,8 @@
 //
 // With L2 prefetch on (KernelArgs::l2_prefetch_bytes, l2_prefetch_kv_bytes) the block asks L2 for a task's weight
 // rows or KV rows before waiting on its counters (device/l2_prefetch.cuh), so those bytes
-// move while the block would otherwise only wait.
+// move while the block would otherwise only wait. A task can also carry its own hint
+// from the plan (TaskParams::l2_prefetch: the o-proj tiles, fetched while attention runs).
 //
 // With a trace buffer (KernelArgs::trace) thread 0 stamps each task three times with
 // %globaltimer, which every SM reads from one clock: when the block turns to it, when its
@@ -125,6 +126,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
     if (k + a.l2_prefetch_ahead < q1)
       prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
                     a.l2_prefetch_kv_bytes);
+    if (t.l2_prefetch > 0) prefetch_task(a, bufs, t, t.l2_prefetch, 0);  // the plan's hint
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;

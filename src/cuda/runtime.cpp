@@ -388,6 +388,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
     d.head_dim = p.head_dim; d.split = p.split; d.splits = p.splits; d.chunk = p.chunk;
     d.index = p.index; d.count = p.count; d.out_at_pos = p.out_at_pos ? 1 : 0; d.eps = p.eps;
     d.rope_pairs = p.rope_pairs ? 1 : 0;
+    d.l2_prefetch = p.l2_prefetch;
     d.wait_begin = int32_t(waits.size());
     d.wait_count = int32_t(t.waits.size());
     for (const Wait& w : t.waits) waits.push_back(DevWait{w.counter, 0, w.threshold});

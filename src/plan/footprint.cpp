@@ -82,6 +82,8 @@ Footprint footprint(const Plan& plan, const Task& t) {
   auto write = [&](int32_t buf, std::vector<Interval> dims) { f.writes.push_back({buf, std::move(dims)}); };
 
   if (p.rope_pairs && t.op != Op::NormMatvec) c.bad("rope_pairs applies to norm_matvec only");
+  if (p.l2_prefetch != 0 && t.op != Op::NormMatvec && t.op != Op::LmHeadArgmax)
+    c.bad("l2_prefetch applies to norm_matvec and lm_head_argmax only");
   switch (t.op) {
     case Op::Embed: {
       // in: token I32 [1]; w: table [V, D]; out: F32 [D]; columns [rb, re).

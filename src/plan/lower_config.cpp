@@ -49,6 +49,16 @@ Knob choice_knob(const char* key, const char* legal, std::string LowerConfig::*f
           [field](const LowerConfig& c) { return nlohmann::json(c.*field); }};
 }
 
+Knob bool_knob(const char* key, bool LowerConfig::*field) {
+  return {key, "true or false",
+          [field](LowerConfig& c, const std::string& k, const std::string& v) {
+            if (v == "true" || v == "1") c.*field = true;
+            else if (v == "false" || v == "0") c.*field = false;
+            else throw UsageError(fmt::format("knob '{}': expected true or false, got '{}'", k, v));
+          },
+          [field](const LowerConfig& c) { return nlohmann::json(c.*field); }};
+}
+
 const std::vector<Knob>& knobs() {
   static const std::vector<Knob> table = {
       int_knob("qkv_heads_per_task", "integer >= 1", &LowerConfig::qkv_heads_per_task, 1, kMaxRows),
@@ -62,13 +72,10 @@ const std::vector<Knob>& knobs() {
       int_knob("sms", "integer >= 0 (0: every SM)", &LowerConfig::sms, 0, 1 << 16),
       int_knob("kv_splits", "integer in [0, 1024] (0: choose)", &LowerConfig::kv_splits, 0, 1024),
       int_knob("pipeline_stages", "integer in [1, 16]", &LowerConfig::pipeline_stages, 1, 16),
-      {"fuse_norm", "true or false",
-       [](LowerConfig& c, const std::string& k, const std::string& v) {
-         if (v == "true" || v == "1") c.fuse_norm = true;
-         else if (v == "false" || v == "0") c.fuse_norm = false;
-         else throw UsageError(fmt::format("knob '{}': expected true or false, got '{}'", k, v));
-       },
-       [](const LowerConfig& c) { return nlohmann::json(c.fuse_norm); }},
+      bool_knob("fuse_norm", &LowerConfig::fuse_norm),
+      bool_knob("o_prefetch", &LowerConfig::o_prefetch),
+      int_knob("gate_up_prefetch_kib", "integer >= 0 (KiB per matrix; 0: none)", &LowerConfig::gate_up_prefetch_kib, 0,
+               1 << 20),
       choice_knob("counter_granularity", "group or op", &LowerConfig::counter_granularity, {"group", "op"}),
       choice_knob("queue_order", "bytes or round_robin", &LowerConfig::queue_order, {"bytes", "round_robin"}),
       choice_knob("weight_dtype", "bf16 or f32", &LowerConfig::weight_dtype, {"bf16", "f32"}),

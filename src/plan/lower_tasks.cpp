@@ -267,6 +267,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.out = xa;
     p.row_begin = r0;
     p.row_end = r1;
+    if (k.o_prefetch) p.l2_prefetch = (r1 - r0) * Hq * hd * b.weight_bytes();
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, attn_ready);
     b.signal(t, xa_ready);
@@ -295,6 +296,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.row_begin = r0;
     p.row_end = r1;
     if (ffn_norm >= 0) p.eps = c.rms_norm_eps;
+    p.l2_prefetch = 2 * std::min<int64_t>(int64_t(k.gate_up_prefetch_kib) * 1024, (r1 - r0) * D * b.weight_bytes());
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, ffn_in_ready);
     b.signal(t, ffn_ready);

@@ -109,6 +109,11 @@ struct TaskParams {
   // pair (a rotation needs both), so q/k rows can be cut into tasks of any size
   // (plan/rope_pairs.h, matvec_task_rows).
   bool rope_pairs = false;
+  // A hint: before waiting on its counters the block asks L2 for up to this many bytes of
+  // the task's weight rows (shared evenly by its matrices), so they move while the memory system
+  // would otherwise idle (o-proj tiles during attention). Weights are read-only for the
+  // launch, so it never changes a result. 0: none.
+  int64_t l2_prefetch = 0;
   float eps = 1e-5f;
   bool operator==(const TaskParams&) const = default;
 };

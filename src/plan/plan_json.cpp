@@ -64,6 +64,7 @@ ojson params_json(const TaskParams& p) {
   TS_PARAM(qk_norm) TS_PARAM(rope) TS_PARAM(residual) TS_PARAM(out) TS_PARAM(out2)
   TS_PARAM(row_begin) TS_PARAM(row_end) TS_PARAM(head_dim) TS_PARAM(split) TS_PARAM(splits)
   TS_PARAM(chunk) TS_PARAM(index) TS_PARAM(count) TS_PARAM(out_at_pos) TS_PARAM(rope_pairs)
+  TS_PARAM(l2_prefetch)
 #undef TS_PARAM
   // double(float) prints with enough digits to read back the same float.
   if (p.eps != d.eps) j["eps"] = double(p.eps);
@@ -257,6 +258,7 @@ TaskParams read_params(const Reader& r, const json& j, const Path& p) {
     else if (k == "count") nat(t.count);
     else if (k == "out_at_pos") t.out_at_pos = r.boolean(v, kp);
     else if (k == "rope_pairs") t.rope_pairs = r.boolean(v, kp);
+    else if (k == "l2_prefetch") t.l2_prefetch = r.integer(v, kp, 0, int64_t(1) << 40);
     else if (k == "eps") {
       if (!v.is_number()) r.bad(kp, "expected a number, got {}", Reader::type(v));
       double e = v.get<double>();

@@ -55,10 +55,9 @@ __device__ inline void prefetch_task(const KernelArgs& a, const DevBuffer* bufs,
       if (id < 0) continue;
       const DevBuffer& w = bufs[id];
       const int64_t row = w.shape[1] * elem_bytes(w.dtype);
-      const int64_t bytes = (t.row_end - t.row_begin) * row;
+      // rope_pairs: the pairs' rows and their partners all lie in [row_begin, row_end + hd/2).
+      const int64_t bytes = (t.row_end - t.row_begin + (t.rope_pairs ? t.head_dim / 2 : 0)) * row;
       prefetch_l2(static_cast<const char*>(w.ptr) + t.row_begin * row, bytes < each ? bytes : each);
-      if (t.rope_pairs)  // the partner rows, half a head on
-        prefetch_l2(static_cast<const char*>(w.ptr) + (t.row_begin + t.head_dim / 2) * row, bytes < each ? bytes : each);
     }
   } else if (t.op == kAttnPartial && kv_cap > 0) {
     const int64_t cap = kv_cap;
