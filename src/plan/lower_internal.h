@@ -47,7 +47,6 @@ class Builder {
   // The Weight buffer of a canonical weight, created on first use.
   int32_t weight(const std::string& canonical, std::vector<int64_t> shape);
   int32_t buffer(const std::string& name) const;  // must exist
-  int64_t weight_bytes() const { return knobs.weight_dtype == "f32" ? 4 : 2; }  // per weight element
 
   void begin_stage() { ++stage_; }
   Task& add_task(Op op, const TaskParams& p);

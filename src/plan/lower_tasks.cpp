@@ -167,11 +167,11 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       // Equal runs of rotation pairs (RoPE'd) or rows, across head boundaries.
       const bool pairs = pr.rope >= 0;
       const int64_t half = hd / 2, units = pairs ? pr.heads * half : pr.heads * hd;
+      const RopePairRows<int64_t> geo{hd, half, 0, units};
       for (int64_t k = 0; k < balanced[pi]; ++k) {
         const int64_t u0 = units * k / balanced[pi], u1 = units * (k + 1) / balanced[pi];
         if (pairs)
-          emit(u0 / half, (u1 - 1) / half + 1, (u0 / half) * hd + u0 % half, ((u1 - 1) / half) * hd + (u1 - 1) % half + 1,
-               true);
+          emit(u0 / half, (u1 - 1) / half + 1, geo.pair_row(u0), geo.pair_row(u1 - 1) + 1, true);
         else
           emit(u0 / hd, (u1 - 1) / hd + 1, u0, u1, false);
       }
@@ -267,7 +267,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.out = xa;
     p.row_begin = r0;
     p.row_end = r1;
-    if (k.o_prefetch) p.l2_prefetch = (r1 - r0) * Hq * hd * b.weight_bytes();
+    if (k.o_prefetch) p.l2_prefetch = (r1 - r0) * Hq * hd * buf_dtype_size(b.plan.buffers[size_t(wo)].dtype);
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, attn_ready);
     b.signal(t, xa_ready);
@@ -296,7 +296,8 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.row_begin = r0;
     p.row_end = r1;
     if (ffn_norm >= 0) p.eps = c.rms_norm_eps;
-    p.l2_prefetch = 2 * std::min<int64_t>(int64_t(k.gate_up_prefetch_kib) * 1024, (r1 - r0) * D * b.weight_bytes());
+    p.l2_prefetch = 2 * std::min<int64_t>(int64_t(k.gate_up_prefetch_kib) * 1024,
+                                          (r1 - r0) * D * buf_dtype_size(b.plan.buffers[size_t(wg)].dtype));
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, ffn_in_ready);
     b.signal(t, ffn_ready);

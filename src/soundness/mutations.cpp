@@ -261,7 +261,7 @@ std::optional<Plan> read_unwritten(const Plan& base, Rng& rng) {
   std::vector<int32_t> c;
   // Rows are cut in whole units: heads where a head's rows go together, rotation pairs for
   // rope_pairs tasks (the range then still names whole pairs), single rows otherwise.
-  auto pair_task = [](const Task& t) { return t.op == Op::NormMatvec && t.p.rope_pairs && t.p.head_dim >= 2; };
+  auto pair_task = [](const Task& t) { return t.op == Op::NormMatvec && matvec_task_rows(t.p).paired; };
   auto align = [](const Task& t) -> int64_t {
     if (t.op == Op::NormMatvec && (t.p.rope >= 0 || t.p.qk_norm >= 0)) return t.p.head_dim;
     return 1;
