@@ -41,6 +41,31 @@ TEST(SearchCostModel, MonotonicInBytesAndBandwidthAndLabelledFeatures) {
   EXPECT_NE(default_cost_params(target_preset("sm_80")).source.find("uncalibrated"), std::string::npos);
 }
 
+// The L2 prefetch hints are outside the model (cost_model.cpp): a plan that differs only in
+// them has the same path and predicts the same step, so the search on predicted cost sees
+// no gain it could not derive, while the hints are really in the plans it compares.
+TEST(SearchCostModel, PrefetchHintsPredictNoGain) {
+  const CostParams p = default_cost_params(target_preset("sm_90a"));
+  const Plan def = lowered("llama-3.2-1b", {}, 64);
+  int64_t hints = 0;
+  for (const Task& t : def.tasks) hints += t.p.l2_prefetch;
+  ASSERT_GT(hints, 0);
+  const Prediction base = predict_step(def, p, 1);
+  for (const auto& knobs : std::vector<std::vector<std::string>>{
+           {"o_prefetch=false"}, {"gate_up_prefetch_kib=0"}, {"gate_up_prefetch_kib=128"},
+           {"o_prefetch=false", "gate_up_prefetch_kib=0"}}) {
+    const Plan other = lowered("llama-3.2-1b", knobs, 64);
+    int64_t other_hints = 0;
+    for (const Task& t : other.tasks) other_hints += t.p.l2_prefetch;
+    EXPECT_NE(other_hints, hints) << knobs[0];
+    const Prediction q = predict_step(other, p, 1);
+    EXPECT_EQ(q.seconds, base.seconds) << knobs[0];
+    EXPECT_EQ(q.features.path_bytes, base.features.path_bytes) << knobs[0];
+    EXPECT_EQ(q.features.path_tasks, base.features.path_tasks) << knobs[0];
+    EXPECT_EQ(q.features.path_waits, base.features.path_waits) << knobs[0];
+  }
+}
+
 TEST(SearchCostModel, CalibratesToSyntheticMeasurements) {
   const CostParams truth{4e9, 3e-6, 7e-6, ""};
   std::vector<Plan> plans = {lowered("tiny", {}), lowered("stories260k", {}), lowered("stories260k", {"rows=16"}),
@@ -71,12 +96,13 @@ TEST(SearchCostModel, DefaultsReproduceTheH100Fit) {
   };
   const Point pts[] = {{"llama-3.2-1b", 1.766}, {"qwen2.5-0.5b", 1.900}, {"llama-3-8b", 8.745}, {"smollm2-135m", 1.258}};
   // The plans those times were measured with: the lowering's defaults of that day, two
-  // tiles per block (rows max(16, ceil(n / 264) rounded up to 16)), one kv split and whole
-  // q/k/v heads, which the defaults have since left.
+  // tiles per block (rows max(16, ceil(n / 264) rounded up to 16)), one kv split, whole
+  // q/k/v heads and no L2 prefetch hints, which the defaults have since left.
   auto then_knobs = [](const std::string& shape) {
     const ModelConfig c = shape_config(shape);
     auto rows = [](int64_t n) { return std::to_string(std::max<int64_t>(16, ((n + 263) / 264 + 15) / 16 * 16)); };
-    return std::vector<std::string>{"kv_splits=1", "qkv_head_parts=1", "o_rows_per_task=" + rows(c.hidden_size),
+    return std::vector<std::string>{"kv_splits=1", "qkv_head_parts=1", "o_prefetch=false", "gate_up_prefetch_kib=0",
+                                    "o_rows_per_task=" + rows(c.hidden_size),
                                     "gate_up_rows_per_task=" + rows(c.intermediate_size),
                                     "down_rows_per_task=" + rows(c.hidden_size), "lm_rows_per_task=" + rows(c.vocab_size)};
   };

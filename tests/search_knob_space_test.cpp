@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "model/shapes.h"
 #include "plan/lower.h"
+#include "plan/plan_json.h"
 #include "search/knob_space.h"
 #include "validate/validate.h"
 
@@ -53,8 +54,40 @@ TEST(SearchKnobSpace, LegalValuesFollowTheShapeAndTarget) {
     if (d.key == "kv_splits") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "1", "2", "4"})); }
     if (d.key == "pipeline_stages") { EXPECT_EQ(d.values, (std::vector<std::string>{"2", "4"})); }  // 99 KB of shared memory
     if (d.key == "o_rows_per_task") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "16", "32", "64"})); }  // hidden 64
+    if (d.key == "o_prefetch") { EXPECT_EQ(d.values, (std::vector<std::string>{"false", "true"})); }
+    // A gate/up matrix of tiny is 128 x 64 bf16 = 16 KiB: 64 KiB already prefetches every tile whole.
+    if (d.key == "gate_up_prefetch_kib") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "64"})); }
   }
   EXPECT_THROW(KnobSpace(shape_config("tiny"), target_preset("sm_90a"), 0), Error);
+}
+
+// The gate/up prefetch values: 256 KiB (which overflows an H100's L2) is never offered, and
+// a value past the first that covers the whole matrix is left out because it lowers to the
+// same plan; below that every value is a different plan.
+TEST(SearchKnobSpace, GateUpPrefetchValuesAreDistinctPlans) {
+  const Target t = target_preset("sm_90a");
+  auto plan_text = [&](const std::string& shape, const std::vector<std::string>& knobs) {
+    LowerConfig c;
+    for (const std::string& k : knobs) c.set(k);
+    Plan p = lower(shape_config(shape), t, c, 32, shape);
+    p.config = nlohmann::json::object();  // compare what the plan does, not the knobs it records
+    return plan_to_json(p);
+  };
+  auto values = [&](const std::string& shape) {
+    const KnobSpace space(shape_config(shape), t, 32);
+    for (const KnobDim& d : space.dims())
+      if (d.key == "gate_up_prefetch_kib") return d.values;
+    ADD_FAILURE() << shape << ": no gate_up_prefetch_kib";
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(values("llama-3.2-1b"), (std::vector<std::string>{"0", "64", "128"}));  // 8192 x 2048 bf16 = 32 MiB
+  EXPECT_EQ(values("tiny"), (std::vector<std::string>{"0", "64"}));
+  EXPECT_EQ(plan_text("tiny", {"gate_up_prefetch_kib=64"}), plan_text("tiny", {"gate_up_prefetch_kib=128"}));
+  EXPECT_NE(plan_text("tiny", {"gate_up_prefetch_kib=0"}), plan_text("tiny", {"gate_up_prefetch_kib=64"}));
+  // smollm2-135m: 1536 x 576 bf16 = 1.7 MiB, but tiles of 16-128 rows are 18-144 KiB: all three differ.
+  const std::string a = plan_text("smollm2-135m", {"gate_up_rows_per_task=128", "gate_up_prefetch_kib=64"});
+  EXPECT_NE(a, plan_text("smollm2-135m", {"gate_up_rows_per_task=128", "gate_up_prefetch_kib=128"}));
+  EXPECT_EQ(values("smollm2-135m"), (std::vector<std::string>{"0", "64", "128"}));
 }
 
 TEST(SearchKnobSpace, SubsetEnumeratesExactlyAndRejectsUnknownKeys) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -72,16 +73,50 @@ TEST(ParetoKinds, EveryKnobInOneKindAndResourcesReadOffThePlan) {
       for (const std::string& key : k.knobs) owners += key == d.key;
     EXPECT_EQ(owners, 1) << d.key;
   }
-  auto use = [&](const std::string& knob) {
+  auto plan_with = [&](const std::string& knob) {
     LowerConfig c;
     if (!knob.empty()) c.set(knob);
-    return resource_use(lower(s.model, s.target, c, s.context, "tiny"));
+    return lower(s.model, s.target, c, s.context, "tiny");
   };
+  auto use = [&](const std::string& knob) { return resource_use(plan_with(knob)); };
   const ResourceUse def = use("");
   EXPECT_GT(def.blocks, 8);
   EXPECT_EQ(def.kind_blocks.at("norm"), 0);  // fused into the matvecs
   for (const char* k : {"qkv", "o", "gate_up", "down", "lm_head", "attention"}) { EXPECT_GT(def.kind_blocks.at(k), 0) << k; }
   EXPECT_EQ(def.kind_blocks.at(kScheduleKind), def.blocks);
+  // The L2 prefetch knobs are owned by the kind whose tasks carry the hint, and shape no
+  // other kind's tasks: per kind, the tasks with a hint under each setting.
+  auto owner = [&](const std::string& knob) {
+    for (const InstructionKind& k : instruction_kinds())
+      if (std::find(k.knobs.begin(), k.knobs.end(), knob) != k.knobs.end()) return k.name;
+    return std::string();
+  };
+  std::set<std::string> keys;
+  for (const KnobDim& d : space.dims()) keys.insert(d.key);
+  EXPECT_TRUE(keys.count("o_prefetch") && keys.count("gate_up_prefetch_kib")) << "the search varies the hints";
+  EXPECT_EQ(owner("o_prefetch"), "o");
+  EXPECT_EQ(owner("gate_up_prefetch_kib"), "gate_up");
+  auto hinted = [&](const std::string& knob) {
+    const Plan p = plan_with(knob);
+    std::map<std::string, int> n;
+    for (const Task& t : p.tasks)
+      if (t.p.l2_prefetch > 0) n[task_kind(p, t)] += 1;
+    return n;
+  };
+  const std::map<std::string, int> hints = hinted("");
+  ASSERT_EQ(hints.size(), 2u);
+  EXPECT_GT(hints.at("o"), 0);
+  EXPECT_GT(hints.at("gate_up"), 0);
+  EXPECT_EQ(hinted("o_prefetch=false"), (std::map<std::string, int>{{"gate_up", hints.at("gate_up")}}));
+  EXPECT_EQ(hinted("gate_up_prefetch_kib=0"), (std::map<std::string, int>{{"o", hints.at("o")}}));
+  // A hint occupies nothing the fronts weigh: the resource axes stay the default's.
+  for (const char* knob : {"o_prefetch=false", "gate_up_prefetch_kib=0", "gate_up_prefetch_kib=128"}) {
+    const ResourceUse u = use(knob);
+    EXPECT_EQ(u.smem_bytes, def.smem_bytes) << knob;
+    EXPECT_EQ(u.regs_per_thread, def.regs_per_thread) << knob;
+    EXPECT_EQ(u.blocks, def.blocks) << knob;
+    EXPECT_EQ(u.kind_blocks, def.kind_blocks) << knob;
+  }
   EXPECT_LE(use("sms=8").blocks, 8);
   EXPECT_LT(use("pipeline_stages=2").smem_bytes, use("pipeline_stages=8").smem_bytes);
   EXPECT_GT(use("fuse_norm=false").kind_blocks.at("norm"), 0);

@@ -15,8 +15,8 @@ namespace tessera {
 const std::vector<InstructionKind>& instruction_kinds() {
   static const std::vector<InstructionKind> kinds = {
       {"qkv", {"qkv_heads_per_task", "qkv_head_parts"}},
-      {"o", {"o_rows_per_task"}},
-      {"gate_up", {"gate_up_rows_per_task"}},
+      {"o", {"o_rows_per_task", "o_prefetch"}},
+      {"gate_up", {"gate_up_rows_per_task", "gate_up_prefetch_kib"}},
       {"down", {"down_rows_per_task"}},
       {"lm_head", {"lm_rows_per_task"}},
       {"attention", {"kv_splits"}},

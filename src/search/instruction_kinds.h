@@ -1,9 +1,10 @@
 // Instruction kinds: the unit the Pareto policy (policy_pareto.cpp) tunes on its own, in
 // the manner of hierarchical autotuning: each kind's knobs are varied with the rest held,
 // its variations kept as a front of time against the resources they occupy, and fronts
-// composed afterwards. A kind names the knobs that shape its tasks and, through task_kind,
-// the tasks of a lowered plan it covers, so what a candidate occupies is read off its plan
-// per kind rather than guessed from knob values (lowering's "0: choose" decides tiles).
+// composed afterwards. A kind names the knobs that shape its tasks (tile sizes, and the L2
+// prefetch hints of the o and gate/up tiles) and, through task_kind, the tasks of a lowered
+// plan it covers, so what a candidate occupies is read off its plan per kind rather than
+// guessed from knob values (lowering's "0: choose" decides tiles).
 // The schedule kind holds the knobs that shape every instruction at once (blocks, pipeline
 // depth, queue order, counter granularity); it covers the whole plan.
 #pragma once
