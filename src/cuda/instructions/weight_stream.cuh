@@ -18,7 +18,9 @@
 //
 // Pieces: a slot holds whole rows when a row fits (rows of w, then the same rows of w2 for
 // a gated product), else one part of a row, parts being a multiple of 32 16-byte vectors
-// wide. Each lane then takes the vectors v = lane, lane + 32, ... of its rows in increasing
+// wide. Rows are the task's rows in its own order: contiguous, or a rope_pairs task's pair
+// rows then partners (plan/rope_pairs.h), where one slot's rows may come from two or more
+// runs of the matrix: a bulk copy per run, all counted on the slot's one barrier. Each lane then takes the vectors v = lane, lane + 32, ... of its rows in increasing
 // order and the warp reduces with warp_sum, exactly matvec_row's order, so the stream gives
 // the same bits as plain loads (tests/cuda compare them).
 //
@@ -29,6 +31,7 @@
 
 #include "cuda/device/bulk_copy.cuh"
 #include "cuda/instructions/matvec_row.cuh"
+#include "plan/rope_pairs.h"
 
 namespace tessera::cuda {
 
@@ -69,7 +72,8 @@ struct WarpStream {
   const uint16_t* w = nullptr;
   const uint16_t* w2 = nullptr;  // gated products only
   int64_t K = 0, nvec = 0;
-  int64_t row_begin = 0, row_end = 0;  // this warp's rows
+  int64_t row_begin = 0, row_end = 0;  // this warp's rows: indices into the task's rows
+  int32_t pair_hd = 0, pair_p0 = 0, pair_count = 0;  // rope_pairs tasks (pair_hd > 0)
   int64_t rows_per_piece = 0;          // > 0: pieces of whole rows
   int64_t part_vecs = 0, parts = 1;    // else: each row in `parts` pieces of part_vecs vectors
   int64_t pieces = 0;
@@ -115,14 +119,20 @@ __device__ inline void stream_ring_init(const StreamRing& r, int32_t k, int32_t 
   __syncthreads();
 }
 
+// Weight row of the task's index-th row: the index itself for contiguous tiles (indices are
+// rows there), the pair arithmetic for rope_pairs tasks.
+__device__ __forceinline__ int64_t stream_row(const WarpStream& s, int64_t index) {
+  if (s.pair_hd == 0) return index;
+  return RopePairRows<int>{s.pair_hd, s.pair_hd / 2, s.pair_p0, s.pair_count}.row(int(index));
+}
+
 // The stream task t would use for this warp (S == 0 when the task has no bf16 weight tile
-// with rows a multiple of 8 wide, has two row ranges, or the ring is off). The megakernel and the instruction
+// with rows a multiple of 8 wide, or the ring is off). The megakernel and the instruction
 // call this with the same arguments and get the same stream; whether a task streams does
 // not depend on the warp.
 __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t, float* smem) {
   WarpStream s;
-  // Two row ranges (rope_pairs) are read with plain loads: the stream walks one range.
-  if ((t.op != kNormMatvec && t.op != kLmHeadArgmax) || t.rope_pairs) return s;
+  if (t.op != kNormMatvec && t.op != kLmHeadArgmax) return s;
   const StreamRing r = stream_ring(a, smem);
   if (r.per_warp == 0) return s;
   const DevBuffer* bufs = block_buffers(a, smem);
@@ -142,9 +152,19 @@ __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t
     if (s.part_vecs == 0) return s;
     s.parts = (s.nvec + s.part_vecs - 1) / s.part_vecs;
   }
-  const int64_t warp = threadIdx.x >> 5, warps = blockDim.x >> 5, n = t.row_end - t.row_begin;
-  s.row_begin = t.row_begin + n * warp / warps;
-  s.row_end = t.row_begin + n * (warp + 1) / warps;
+  int64_t first = t.row_begin, n = t.row_end - t.row_begin;
+  if (t.rope_pairs) {
+    // 32-bit: the validator bounds weight rows.
+    const RopePairRows<int> pr = rope_pair_rows<int>(int(t.row_begin), int(t.row_end), t.head_dim);
+    s.pair_hd = pr.hd;
+    s.pair_p0 = pr.p0;
+    s.pair_count = pr.count;
+    first = 0;
+    n = pr.rows();
+  }
+  const int64_t warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  s.row_begin = first + n * warp / warps;
+  s.row_end = first + n * (warp + 1) / warps;
   const int64_t rows = s.row_end - s.row_begin;
   s.pieces = s.rows_per_piece > 0 ? (rows + s.rows_per_piece - 1) / s.rows_per_piece : rows * s.parts;
   s.w = static_cast<const uint16_t*>(w.ptr);
@@ -160,35 +180,38 @@ __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t
   return s;
 }
 
-// Where piece i comes from: element offset in w (and w2) and its bytes per matrix.
-__device__ inline void stream_piece(const WarpStream& s, int64_t i, int64_t* off, uint32_t* bytes) {
-  if (s.rows_per_piece > 0) {
-    const int64_t r0 = s.row_begin + i * s.rows_per_piece;
-    const int64_t nr = min(s.rows_per_piece, s.row_end - r0);
-    *off = r0 * s.K;
-    *bytes = uint32_t(nr * s.K * 2);
-  } else {
-    const int64_t r = s.row_begin + i / s.parts, v0 = (i % s.parts) * s.part_vecs;
-    const int64_t v1 = min(s.nvec, v0 + s.part_vecs);
-    *off = r * s.K + v0 * 8;
-    *bytes = uint32_t((v1 - v0) * 16);
-  }
-}
-
 __device__ inline uint16_t* stream_slot(const WarpStream& s, uint32_t j) {
   return reinterpret_cast<uint16_t*>(s.slots + int64_t(j % uint32_t(s.S)) * s.slot_bytes);
 }
 
-// Lane 0 only: piece i of this task as piece j of the warp's stream.
+// Lane 0 only: piece i of this task as piece j of the warp's stream. Whole rows: one bulk
+// copy per run of rows contiguous in the matrix (one run unless the task is rope_pairs);
+// else one part of a row.
 __device__ inline void stream_issue(const WarpStream& s, int64_t i, uint32_t j) {
-  int64_t off;
-  uint32_t bytes;
-  stream_piece(s, i, &off, &bytes);
   uint64_t* bar = s.bars + j % uint32_t(s.S);
   uint16_t* dst = stream_slot(s, j);
-  mbarrier_arrive_expect_tx(bar, s.w2 ? 2 * bytes : bytes);
-  bulk_copy_g2s(dst, s.w + off, bytes, bar, s.policy);
-  if (s.w2) bulk_copy_g2s(dst + s.half, s.w2 + off, bytes, bar, s.policy);
+  const int m = s.w2 ? 2 : 1;
+  if (s.rows_per_piece > 0) {
+    const int64_t k0 = s.row_begin + i * s.rows_per_piece;
+    const int64_t nr = min(s.rows_per_piece, s.row_end - k0);
+    mbarrier_arrive_expect_tx(bar, uint32_t(m * nr * s.K * 2));
+    for (int64_t q = 0; q < nr;) {
+      const int64_t r = stream_row(s, k0 + q);
+      int64_t run = 1;
+      while (q + run < nr && stream_row(s, k0 + q + run) == r + run) ++run;
+      const uint32_t bytes = uint32_t(run * s.K * 2);
+      bulk_copy_g2s(dst + q * s.K, s.w + r * s.K, bytes, bar, s.policy);
+      if (s.w2) bulk_copy_g2s(dst + s.half + q * s.K, s.w2 + r * s.K, bytes, bar, s.policy);
+      q += run;
+    }
+  } else {
+    const int64_t r = stream_row(s, s.row_begin + i / s.parts), v0 = (i % s.parts) * s.part_vecs;
+    const int64_t off = r * s.K + v0 * 8;
+    const uint32_t bytes = uint32_t((min(s.nvec, v0 + s.part_vecs) - v0) * 16);
+    mbarrier_arrive_expect_tx(bar, m * bytes);
+    bulk_copy_g2s(dst, s.w + off, bytes, bar, s.policy);
+    if (s.w2) bulk_copy_g2s(dst + s.half, s.w2 + off, bytes, bar, s.policy);
+  }
 }
 
 // Lane 0 only: issues the queue's next pieces until S are in flight or the queue has no
@@ -250,7 +273,7 @@ __device__ __forceinline__ void stream_dot(const WarpStream& s, const uint16_t* 
   }
 }
 
-// Runs this warp's share of the task: fin(row, w·h, w2·h) once per row, by lane 0. h (the
+// Runs this warp's share of the task: fin(row, w·h, w2·h) once per row (its weight row), by lane 0. h (the
 // input vector in shared memory) must be complete before the call. The pieces were issued
 // by stream_fill; each slot, once read, is refilled at once with the stream's next piece.
 template <class Fin>
@@ -269,7 +292,7 @@ __device__ inline void stream_rows(const KernelArgs& a, float* smem, const WarpS
         stream_dot(s, slot + q * s.K, 0, s.nvec, h, b1, b2);
         b1 = warp_sum(b1);
         if (s.w2) b2 = warp_sum(b2);
-        if (lane == 0) fin(r0 + q, b1, b2);
+        if (lane == 0) fin(stream_row(s, r0 + q), b1, b2);
       }
     } else {
       const int64_t p = i % s.parts, v0 = p * s.part_vecs;
@@ -277,7 +300,7 @@ __device__ inline void stream_rows(const KernelArgs& a, float* smem, const WarpS
       if (p == s.parts - 1) {
         a1 = warp_sum(a1);
         if (s.w2) a2 = warp_sum(a2);
-        if (lane == 0) fin(s.row_begin + i / s.parts, a1, a2);
+        if (lane == 0) fin(stream_row(s, s.row_begin + i / s.parts), a1, a2);
         a1 = a2 = 0.f;
       }
     }
