@@ -101,6 +101,13 @@ TEST(SearchTuneCli, MeasureGpuNeedsADevice) {
   EXPECT_TRUE(r.err.find("no usable CUDA device") != std::string::npos ||
               r.err.find("built without a CUDA toolkit") != std::string::npos)
       << r.err;
+  // The sweep takes the same measurer, and fails the same way before sweeping anything.
+  test::RunResult sw = run_tessera("tune --sweep --shape tiny --sweep-knobs kv_splits --measure gpu");
+  EXPECT_EQ(sw.rc, 1) << sw.err;
+  EXPECT_TRUE(sw.err.find("no usable CUDA device") != std::string::npos ||
+              sw.err.find("built without a CUDA toolkit") != std::string::npos)
+      << sw.err;
+  EXPECT_EQ(sw.err.find("sweep: 1/"), std::string::npos) << sw.err;
 }
 
 TEST(SearchTuneCli, SweepComparesPoliciesOnASmallSpace) {

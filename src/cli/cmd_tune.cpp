@@ -1,8 +1,9 @@
 // tessera tune: the search loop (src/search/tune_loop.h) from the command line, its report
 // (--report) and the search-efficiency experiment (--sweep). Costs are predicted by the
 // cost model and labelled so, unless `--measure gpu` plugs the CUDA Measurer
-// (cuda/gpu_measurer.h) into run_tune(): then every candidate that passes the emulator is
-// verified against the CPU reference on the GPU and timed as `tessera bench` times.
+// (cuda/gpu_measurer.h) into run_tune() or run_sweep(): then every candidate (or sweep
+// point) that passes the emulator is verified against the CPU reference on the GPU and
+// timed as `tessera bench` times.
 #include <filesystem>
 #include <fstream>
 
@@ -131,11 +132,37 @@ void add_tune(CLI::App& app) {
       return;
     }
     if (!o->md.empty() && !o->sweep) throw UsageError("tune: --md applies to --report and --sweep");
+    // --measure gpu, for a tuning run and for the sweep alike: the model the GPU runs (its
+    // weights rounded to bf16 so the reference sees exactly what the GPU runs) and the
+    // measurer that verifies and times each candidate on it.
+    if (o->sweep && !o->t.model_path.empty())
+      throw UsageError("tune --sweep: give a built-in --shape (the space is swept on its config)");
+    if (o->sweep && o->t.shape.empty()) o->t.shape = SweepOptions{}.shape;
+    Measurer* measurer = nullptr;
+#ifdef TESSERA_HAVE_CUDA
+    std::unique_ptr<Model> model;
+    std::unique_ptr<GpuMeasurer> gpu;
+#endif
+    if (o->measure == "gpu") {
+      if (o->gpu_steps < 1) throw UsageError("tune: --gpu-steps must be >= 1");
+#ifdef TESSERA_HAVE_CUDA
+      model = std::make_unique<Model>(o->t.shape.empty() ? load_model_verbose(o->t.model_path) : shape_model(o->t.shape, 0));
+      round_weights_to_bf16(*model);
+      GpuMeasurerOptions g;
+      g.position = o->t.position;
+      g.steps = o->gpu_steps;
+      gpu = std::make_unique<GpuMeasurer>(*model, g);
+      fmt::print(stderr, "tune: measuring on {} (copy {:.0f} GB/s, matmul {:.1f} TFLOP/s)\n", gpu->name(),
+                 gpu->ceilings().copy_gbps, gpu->ceilings().matmul_tflops);
+      measurer = gpu.get();
+#else
+      fail("tune --measure gpu: this tessera was built without a CUDA toolkit");
+#endif
+    }
     if (!o->svg.empty()) throw UsageError("tune: --svg applies to --report");
     if (o->sweep) {
       SweepOptions so;
-      if (!o->t.model_path.empty()) throw UsageError("tune --sweep: give a built-in --shape (the space is swept on its config)");
-      if (!o->t.shape.empty()) so.shape = o->t.shape;
+      so.shape = o->t.shape;
       if (!o->t.target.empty()) so.target = o->t.target;
       so.keys = split_commas(o->sweep_knobs);
       so.policies = split_commas(o->sweep_policies);
@@ -143,6 +170,8 @@ void add_tune(CLI::App& app) {
       so.position = o->t.position;
       so.start_knobs = o->knobs;
       so.emulate = !o->no_emulate;
+      so.context = o->t.context;
+      so.measurer = measurer;
       for (const std::string& p : so.policies) (void)make_policy(p, {});
       SweepResult r = run_sweep(so, stderr);
       const std::string md = sweep_markdown(r, so);
@@ -162,27 +191,6 @@ void add_tune(CLI::App& app) {
     o->t.start_knobs = o->knobs;
     o->t.space_keys = split_commas(o->space);
     if (!o->t.policy.empty()) (void)make_policy(o->t.policy, {});
-    Measurer* measurer = nullptr;
-#ifdef TESSERA_HAVE_CUDA
-    std::unique_ptr<Model> model;
-    std::unique_ptr<GpuMeasurer> gpu;
-#endif
-    if (o->measure == "gpu") {
-      if (o->gpu_steps < 1) throw UsageError("tune: --gpu-steps must be >= 1");
-#ifdef TESSERA_HAVE_CUDA
-      model = std::make_unique<Model>(o->t.shape.empty() ? load_model_verbose(o->t.model_path) : shape_model(o->t.shape, 0));
-      round_weights_to_bf16(*model);  // the reference then sees exactly the weights the GPU runs
-      GpuMeasurerOptions g;
-      g.position = o->t.position;
-      g.steps = o->gpu_steps;
-      gpu = std::make_unique<GpuMeasurer>(*model, g);
-      fmt::print(stderr, "tune: measuring on {} (copy {:.0f} GB/s, matmul {:.1f} TFLOP/s)\n", gpu->name(),
-                 gpu->ceilings().copy_gbps, gpu->ceilings().matmul_tflops);
-      measurer = gpu.get();
-#else
-      fail("tune --measure gpu: this tessera was built without a CUDA toolkit");
-#endif
-    }
     TuneResult r = run_tune(o->t, measurer, stderr);
     fmt::print("run:        {}\n", r.run);
     fmt::print("candidates: {} in the run, {} evaluated now, {} kept\n", r.total, r.evaluated, r.kept);

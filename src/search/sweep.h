@@ -4,7 +4,8 @@
 // evaluated once through the real ladder (lower, validate, emulate the same knobs on the
 // check shape, cost) and the policies then read that table, so every policy sees the same
 // verdicts and costs and the experiment takes minutes, not hours. Without a GPU the costs
-// are predicted, and the result says so.
+// are predicted, and the result says so; with a Measurer (`--measure gpu`) every point is
+// verified against the reference on the GPU and timed, and the result says measured.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "search/evaluate.h"
 #include "search/knob_space.h"
 
 namespace tessera {
@@ -30,6 +32,8 @@ struct SweepOptions {
   double tolerance = 0.03;  // "within 3% of the exhaustive best"
   bool emulate = true;      // run the emulator rung for every point (false: validate only)
   uint64_t limit = 2000;    // the most points the sweep evaluates
+  int context = 0;          // KV positions of the swept plans (0: min(model context, 4096))
+  Measurer* measurer = nullptr;  // null: predicted costs; else each point verified and timed
 };
 
 struct PolicyRuns {
@@ -40,7 +44,8 @@ struct PolicyRuns {
 struct SweepResult {
   uint64_t points = 0;
   int64_t ok = 0;
-  double best_s = 0, worst_s = 0, default_s = 0;  // predicted; default_s: the root's (start knobs)
+  double best_s = 0, worst_s = 0, default_s = 0;  // default_s: the root's (start knobs)
+  bool measured = false;                          // costs from the Measurer, not the model
   std::string best_knobs, default_knobs;
   std::vector<PolicyRuns> runs;
   double seconds = 0;  // wall time of the whole experiment
