@@ -10,12 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "variants/child_process.h"
 #include "variants/variant_spec.h"
 
 #ifdef TESSERA_HAVE_CUDA
@@ -43,13 +42,10 @@ void add_variant_run(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([o] {
     const variants::VariantSpec& spec = variants::variant_spec(o->entry);
-    std::ifstream in(o->image, std::ios::binary);
-    if (!in) fail("variant-run: cannot read the image '{}'", o->image);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    const std::string bytes = variants::read_bytes(o->image, "variant-run: the image");
     nlohmann::json result;
 #ifdef TESSERA_HAVE_CUDA
-    result = cuda::run_variant_trials(ss.str(), spec, o->seed, o->trials_per_shape);
+    result = cuda::run_variant_trials(bytes, spec, o->seed, o->trials_per_shape);
 #else
     result = {{"status", "no_device"}, {"reason", "no CUDA device: this tessera was built without CUDA"}};
 #endif

@@ -16,6 +16,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "core/error.h"
@@ -56,6 +59,35 @@ bool drain(int fd, std::string& dst, size_t cap, bool& truncated) {
 }
 
 }  // namespace
+
+ChildWorkDir::ChildWorkDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "tessera-child-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) fail("cannot create a temporary directory {}: {}", tmpl, std::strerror(errno));
+  path = tmpl;
+}
+
+ChildWorkDir::~ChildWorkDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!out) fail("cannot write {}", p.string());
+}
+
+std::string read_bytes(const std::filesystem::path& p, const std::string& what) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) fail("{}: cannot read '{}'", what, p.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return bytes;
+}
+
+std::filesystem::path ChildWorkDir::write(const std::string& name, const std::string& bytes) const {
+  write_bytes(path / name, bytes);
+  return path / name;
+}
 
 std::string ChildOutcome::describe() const {
   if (timed_out) return fmt::format("timed out after {:.3g} s and was killed", wall_s);

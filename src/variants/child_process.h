@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,23 @@ struct ChildOutcome {
   double wall_s = 0;
   // "exited with status N", "killed by signal 11 (Segmentation fault)", "timed out after 2 s"
   std::string describe() const;
+};
+
+// Writes `bytes` to the file `p` (created or replaced). Throws tessera::Error on failure.
+void write_bytes(const std::filesystem::path& p, const std::string& bytes);
+// The whole file `p`. Throws tessera::Error naming `what` and the path when it cannot be read.
+std::string read_bytes(const std::filesystem::path& p, const std::string& what);
+
+// A fresh private directory (mkdtemp) for the files a child reads and writes, removed with
+// everything in it when this goes out of scope.
+struct ChildWorkDir {
+  std::filesystem::path path;
+  ChildWorkDir();
+  ~ChildWorkDir();
+  ChildWorkDir(const ChildWorkDir&) = delete;
+  ChildWorkDir& operator=(const ChildWorkDir&) = delete;
+  // Writes `bytes` to path / name and returns that path. Throws tessera::Error on failure.
+  std::filesystem::path write(const std::string& name, const std::string& bytes) const;
 };
 
 // Runs argv[0] (a path, not looked up in PATH) with argv. Throws tessera::Error when the

@@ -35,7 +35,8 @@ json evaluate_variant(const std::string& source, const VariantSpec& spec, const 
   } else if (!nvrtc_available(&why)) {
     gates["compile"] = {{"verdict", "unavailable"}, {"reason", why}};
   } else {
-    compiled = compile_variant(source, spec, options.compile);
+    compiled = compile_variant_isolated(source, spec, options.compile,
+                                        IsolatedCompileOptions{options.run_gate.tessera_binary, options.compile_timeout_s});
     gates["compile"] = {{"verdict", compiled.ok ? "pass" : "reject"},
                         {"arch", compiled.arch},
                         {"seconds", compiled.seconds},

@@ -1,5 +1,6 @@
 // The three gates in order for one agent-written variant: static (tokens, no compiler),
-// compile (NVRTC, no GPU) and run (a child process on the GPU). Each gate's verdict is
+// compile (NVRTC in a child process with a time limit, no GPU) and run (a child process on
+// the GPU). Each gate's verdict is
 // reported; a gate after a rejection is "skipped", a gate this machine cannot run
 // (no NVRTC, no device) is "unavailable", and the overall verdict is "accepted" only
 // when all three passed: a variant is never accepted on the gates that happened to run.
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "variants/variant_compile.h"
+#include "variants/variant_compile_isolated.h"
 #include "variants/variant_runner.h"
 #include "variants/variant_spec.h"
 
@@ -18,7 +20,8 @@ namespace tessera::variants {
 struct EvaluateOptions {
   bool run = true;  // false: stop after the compile gate (the run gate reports "skipped")
   CompileOptions compile;
-  RunGateOptions run_gate;
+  double compile_timeout_s = 60;  // the compile gate's child (variant_compile_isolated.h)
+  RunGateOptions run_gate;        // its tessera_binary also runs the compile gate's child
 };
 
 // {"entry", "verdict": "accepted" | "rejected" | "incomplete",

@@ -34,19 +34,6 @@ RunVerdict make(const std::string& verdict, const std::string& kind, const std::
 }
 
 // A directory only this process writes, removed with everything in it.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tessera-variant-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) fail("run gate: cannot create a temporary directory under {}", tmpl);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
 uint64_t fresh_seed() {
   std::random_device rd;
   return (uint64_t(rd()) << 32) ^ rd();
@@ -123,13 +110,8 @@ RunVerdict verdict_from_child(const ChildOutcome& o, const VariantSpec& spec, in
 RunVerdict run_gate(const std::string& image, const VariantSpec& spec, const RunGateOptions& options) {
   if (image.empty()) fail("run gate: empty image (compile the variant first)");
   const uint64_t seed = options.seed ? *options.seed : fresh_seed();
-  TempDir dir;
-  const std::filesystem::path path = dir.path / "variant.image";
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write(image.data(), std::streamsize(image.size()));
-    if (!out) fail("run gate: cannot write {}", path.string());
-  }
+  const ChildWorkDir dir;
+  const std::filesystem::path path = dir.write("variant.image", image);
   const std::string binary = options.tessera_binary.empty() ? self_executable() : options.tessera_binary;
   ChildLimits limits;
   limits.timeout_s = options.timeout_s;
