@@ -121,14 +121,18 @@ TEST(EmulateLowered, PlantedRaceAcceptedByAWeakenedValidatorIsCaught) {
     }
   ASSERT_GE(victim, 0);
   EXPECT_FALSE(validate_plan(plan).ok());
+  // Both dispatch modes (scheduler.h); free with more workers than this VM has cores.
+  for (const char* dispatch : {"rounds", "free"})
   for (uint64_t seed = 0; seed < 20; ++seed) {
     EmulatorOptions opt;
     opt.seed = seed;
+    opt.dispatch = dispatch;
+    if (opt.dispatch == "free") opt.threads = 4;
     opt.constants = [&model](const Plan& p, int32_t b) { return constant_values(p, b, model.config); };
     Emulator emu(plan, model, opt);
     try {
       for (int pos = 0; pos < 3; ++pos) emu.forward(1, pos);
-      ADD_FAILURE() << "seed " << seed << ": the planted race went unnoticed";
+      ADD_FAILURE() << dispatch << " seed " << seed << ": the planted race went unnoticed";
     } catch (const Error& e) {
       const std::string err = e.what();
       EXPECT_NE(err.find(fmt::format("task {} (block {}, attn_partial)", victim, plan.tasks[size_t(victim)].sm)),

@@ -21,7 +21,7 @@ namespace {
 
 void add_emulate(CLI::App& app) {
   struct Opts {
-    std::string plan, model, shape, tokens, prompt, tokenizer, numerics = "fp32", trace;
+    std::string plan, model, shape, tokens, prompt, tokenizer, numerics = "fp32", trace, dispatch = "rounds";
     uint64_t seed = 0, emu_seed = 0;
     int steps = 8, interleavings = 1, threads = 0;
     bool no_shadow = false;
@@ -45,6 +45,11 @@ void add_emulate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--emu-seed", o->emu_seed, "Scheduling seed of the first interleaving")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads standing in for SMs (0: all cores)");
+  cmd->add_option("--dispatch", o->dispatch,
+                  "rounds (interleaving reproducible from --emu-seed) or free (no barrier between tasks: "
+                  "faster on many cores, not reproducible)")
+      ->check(CLI::IsMember({"rounds", "free"}))
+      ->capture_default_str();
   cmd->add_option("--trace", o->trace, "Write a Chrome trace JSON of the first interleaving");
   cmd->add_flag("--no-shadow", o->no_shadow, "Skip race and uninitialized-read detection (faster)");
   cmd->callback([o] {
@@ -68,6 +73,7 @@ void add_emulate(CLI::App& app) {
     ro.emulator.numerics = o->numerics;
     ro.emulator.seed = o->emu_seed;
     ro.emulator.threads = o->threads;
+    ro.emulator.dispatch = o->dispatch;
     ro.emulator.trace_path = o->trace;
     ro.emulator.check_shadow = !o->no_shadow;
     ro.emulator.constants = [&model](const Plan& pl, int32_t buf) { return constant_values(pl, buf, model.config); };

@@ -77,7 +77,7 @@ int32_t find_logits(const Plan& plan) {
 
 struct Emulator::Impl {
   Impl(const Plan& p, const Model& m, EmulatorOptions o)
-      : plan(p), model(m), opt(std::move(o)), hb(p), scheduler(p, opt.threads, opt.seed) {}
+      : plan(p), model(m), opt(std::move(o)), hb(p), scheduler(p, opt.threads, opt.seed, parse_dispatch(opt.dispatch)) {}
 
   const Plan& plan;
   const Model& model;
@@ -101,6 +101,7 @@ struct Emulator::Impl {
 Emulator::Emulator(const Plan& plan, const Model& model, EmulatorOptions options) {
   if (options.numerics != "fp32" && options.numerics != "gpu")
     fail("emulator numerics must be 'fp32' or 'gpu', got '{}'", options.numerics);
+  parse_dispatch(options.dispatch);  // a bad name fails before storage is bound
   if (options.threads < 0) fail("emulator threads must be >= 0, got {}", options.threads);
   check_structure(plan);
   impl_ = std::make_unique<Impl>(plan, model, std::move(options));

@@ -30,6 +30,9 @@ using ConstantProvider = std::function<std::vector<float>(const Plan& plan, int3
 struct EmulatorOptions {
   std::string numerics = "fp32";  // "fp32" | "gpu"
   uint64_t seed = 0;              // picks the interleaving
+  // "rounds": reproducible from the seed (tests, the search); "free": no barrier between
+  // tasks, faster on many cores, interleaving not reproducible (scheduler.h).
+  std::string dispatch = "rounds";
   int threads = 0;                // worker threads standing in for SMs; 0: all cores
   std::string trace_path;         // Chrome trace JSON written by write_trace(); empty: none
   bool check_shadow = true;       // race / uninitialized-read detection

@@ -2,10 +2,15 @@
 // interleaving a pure function of the seed (reproducible failures), and the serial start
 // phase gives the shadow state its linear history without locks. A round holds at most
 // twice as many tasks as there are workers, so long and short tasks still overlap.
+// Free dispatch (run_free) trades that reproducibility for no barrier: one mutex guards the
+// counters, the queue positions and the hooks' start/finish; only twins run outside it.
 #include "emulate/scheduler.h"
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -13,9 +18,15 @@
 
 namespace tessera {
 
-Scheduler::Scheduler(const Plan& plan, int threads, uint64_t seed)
+Dispatch parse_dispatch(const std::string& name) {
+  if (name == "rounds") return Dispatch::Rounds;
+  if (name == "free") return Dispatch::Free;
+  fail("emulator dispatch must be 'rounds' or 'free', got '{}'", name);
+}
+
+Scheduler::Scheduler(const Plan& plan, int threads, uint64_t seed, Dispatch dispatch)
     : plan_(plan), per_step_(per_step_totals(plan)), value_(plan.counters.size(), 0), rng_(seed),
-      pool_(threads) {}
+      pool_(threads), dispatch_(dispatch) {}
 
 void Scheduler::reset() { std::fill(value_.begin(), value_.end(), 0); }
 
@@ -46,6 +57,83 @@ void Scheduler::stall(int64_t step, int64_t pos, const std::vector<size_t>& next
 }
 
 void Scheduler::run_step(int64_t step, int64_t pos, const SchedulerHooks& hooks) {
+  if (dispatch_ == Dispatch::Free) run_free(step, pos, hooks);
+  else run_rounds(step, pos, hooks);
+}
+
+void Scheduler::run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks) {
+  const size_t blocks = plan_.queues.size(), total = plan_.tasks.size();
+  auto cost_of = [&](int32_t task) { return hooks.cost.empty() ? ThreadPool::kInlineWork : hooks.cost[size_t(task)]; };
+  int64_t step_cost = 0;
+  for (size_t i = 0; i < total; ++i) step_cost += cost_of(int32_t(i));
+
+  std::mutex mu;
+  std::condition_variable changed;  // a task finished, or the step failed
+  std::vector<size_t> next(blocks, 0);
+  std::vector<char> busy(blocks, 0);  // the block's next task is running
+  size_t done = 0, running = 0;
+  std::exception_ptr error;
+
+  auto worker = [&] {
+    std::vector<size_t> runnable;
+    std::unique_lock lock(mu);
+    while (!error && done < total) {
+      runnable.clear();
+      for (size_t b = 0; b < blocks; ++b)
+        if (!busy[b] && next[b] < plan_.queues[b].size() && ready(plan_.tasks[size_t(plan_.queues[b][next[b]])], step))
+          runnable.push_back(b);
+      if (runnable.empty()) {
+        if (running > 0) {
+          changed.wait(lock);
+          continue;
+        }
+        try {
+          stall(step, pos, next, done);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        break;
+      }
+      const size_t b = runnable[size_t(rng_() % runnable.size())];
+      const int32_t task = plan_.queues[b][next[b]];
+      busy[b] = 1;
+      ++running;
+      bool ok = false;
+      try {
+        hooks.start(task);
+        // Releasing the mutex costs a handover only when others wait for it: a few
+        // microseconds, not the tens a pool wake-up costs, hence the lower threshold.
+        if (cost_of(task) < ThreadPool::kInlineWork / 16) {
+          hooks.run(task);
+        } else {
+          lock.unlock();
+          hooks.run(task);
+          lock.lock();
+        }
+        hooks.finish(task);
+        ok = true;
+      } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        if (!error) error = std::current_exception();
+      }
+      busy[b] = 0;
+      --running;
+      if (ok) {
+        for (const Signal& s : plan_.tasks[size_t(task)].signals) value_[size_t(s.counter)] += s.inc;
+        ++next[b];
+        ++done;
+      }
+      changed.notify_all();
+    }
+    changed.notify_all();  // a stall or error: waiting workers must see it
+  };
+  // One worker per pool thread; a step too small to pay for waking them runs on this one.
+  pool_.parallel_for(pool_.size(), [&](int64_t, int64_t) { worker(); },
+                     std::max<int64_t>(1, step_cost / pool_.size()));
+  if (error) std::rethrow_exception(error);
+}
+
+void Scheduler::run_rounds(int64_t step, int64_t pos, const SchedulerHooks& hooks) {
   const size_t blocks = plan_.queues.size();
   std::vector<size_t> next(blocks, 0);
   std::vector<size_t> runnable;

@@ -11,12 +11,28 @@
 // the plan permits. The same seed gives the same rounds; results of a race-free plan do not
 // depend on the seed at all.
 //
+// That is Dispatch::Rounds, the default. Every round is a barrier (it waits for its slowest
+// task), which on many cores costs a third of the step (docs/PERF.md, "The emulator's
+// rounds"). Dispatch::Free drops the barrier: each worker repeatedly takes, under one mutex,
+// a ready block chosen at random with the seeded RNG, starts its task (still serial, under
+// the mutex, so the checks see one linear history), runs the twin without the mutex, then
+// retakes it to finish the task and apply its signals, waking waiting workers. Tiny tasks
+// run under the mutex. Which task goes next depends on which worker asks first, i.e. on
+// thread timing, so a Free interleaving is NOT reproducible from the seed (with one thread
+// it is). Tests and the search's emulator rung use Rounds, so a failure can be replayed
+// from its seed; `tessera emulate --dispatch free` and EmulatorOptions::dispatch select
+// Free where speed matters more than replay (a large model's check). Both modes explore
+// only interleavings the counters permit, and both catch races through the same
+// happens-before and shadow checks.
+//
 // When no block can run and tasks remain, the step stalls: a tessera::Error lists each
-// blocked block's next task and the counter values and thresholds it waits for.
+// blocked block's next task and the counter values and thresholds it waits for. An
+// exception from a hook ends the step (Free: once running tasks are done) and propagates.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -25,16 +41,21 @@
 
 namespace tessera {
 
+enum class Dispatch { Rounds, Free };
+
+// "rounds" | "free"; throws tessera::Error naming the valid values otherwise.
+Dispatch parse_dispatch(const std::string& name);
+
 struct SchedulerHooks {
   std::function<void(int32_t task)> start;   // serial, in dispatch order
-  std::function<void(int32_t task)> run;     // concurrent with the round's other tasks
+  std::function<void(int32_t task)> run;     // concurrent with other running tasks
   std::function<void(int32_t task)> finish;  // serial, before the task's signals apply
-  std::vector<int64_t> cost;                 // per task: rough multiply-adds (inline small rounds)
+  std::vector<int64_t> cost;                 // per task: rough multiply-adds (inline small work)
 };
 
 class Scheduler {
  public:
-  Scheduler(const Plan& plan, int threads, uint64_t seed);
+  Scheduler(const Plan& plan, int threads, uint64_t seed, Dispatch dispatch = Dispatch::Rounds);
 
   void reset();  // counters back to zero (a fresh run)
   // Runs every task of step `step` once. Throws tessera::Error on a stall.
@@ -44,6 +65,8 @@ class Scheduler {
 
  private:
   bool ready(const Task& t, int64_t step) const;
+  void run_rounds(int64_t step, int64_t pos, const SchedulerHooks& hooks);
+  void run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks);
   [[noreturn]] void stall(int64_t step, int64_t pos, const std::vector<size_t>& next, size_t done) const;
 
   const Plan& plan_;
@@ -51,6 +74,7 @@ class Scheduler {
   std::vector<int64_t> value_;     // counter values, persisting across steps
   std::mt19937_64 rng_;
   ThreadPool pool_;
+  Dispatch dispatch_;
 };
 
 }  // namespace tessera

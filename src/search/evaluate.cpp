@@ -27,6 +27,7 @@ std::string emulate_check(const Plan& plan, const Model& model, const EvalSettin
   ro.interleavings = s.check_interleavings;
   ro.engine_threads = s.check_threads;
   ro.emulator.seed = seed;
+  ro.emulator.dispatch = "rounds";  // a failing check replays from its seed (scheduler.h)
   ro.emulator.threads = s.check_threads;
   ro.emulator.constants = [&model](const Plan& pl, int32_t buf) { return constant_values(pl, buf, model.config); };
   const double tol = 1e-5;
