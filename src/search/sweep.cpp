@@ -55,12 +55,12 @@ SweepResult run_sweep(const SweepOptions& o, std::FILE* progress) {
       }
       res.worst_s = std::max(res.worst_s, ev.cost_s);
     }
-    table[knob_set_text(k)] = std::move(ev);
+    const std::string key = knob_set_text(k);
+    const Evaluation& done = table[key] = std::move(ev);
     // Measured points take seconds each: report every one, with its verdict and time.
     if (progress && res.measured) {
-      const Evaluation& e = table[knob_set_text(k)];
-      fmt::print(progress, "sweep: {}/{} {}: {}\n", table.size(), points.size(), knob_set_text(k),
-                 e.status == CandidateStatus::Ok ? fmt::format("{:.4f} ms", e.cost_s * 1e3) : status_name(e.status));
+      fmt::print(progress, "sweep: {}/{} {}: {}\n", table.size(), points.size(), key,
+                 done.status == CandidateStatus::Ok ? fmt::format("{:.4f} ms", done.cost_s * 1e3) : status_name(done.status));
       std::fflush(progress);
     } else if (progress && (table.size() % 25 == 0 || table.size() == points.size())) {
       fmt::print(progress, "sweep: {}/{} points evaluated\n", table.size(), points.size());

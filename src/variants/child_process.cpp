@@ -71,6 +71,12 @@ ChildWorkDir::~ChildWorkDir() {
   std::filesystem::remove_all(path, ec);
 }
 
+std::string stderr_tail(const std::string& err) {
+  std::string t = err.size() > 600 ? "..." + err.substr(err.size() - 600) : err;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  return t.empty() ? "(nothing on stderr)" : t;
+}
+
 void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), std::streamsize(bytes.size()));

@@ -29,6 +29,9 @@ struct ChildOutcome {
   std::string describe() const;
 };
 
+// The end of a child's stderr for a message: its last lines, at most 600 bytes.
+std::string stderr_tail(const std::string& err);
+
 // Writes `bytes` to the file `p` (created or replaced). Throws tessera::Error on failure.
 void write_bytes(const std::filesystem::path& p, const std::string& bytes);
 // The whole file `p`. Throws tessera::Error naming `what` and the path when it cannot be read.

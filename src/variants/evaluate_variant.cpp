@@ -11,13 +11,6 @@ using nlohmann::json;
 
 json skipped(const std::string& why) { return {{"verdict", "skipped"}, {"reason", why}}; }
 
-json diagnostics_json(const std::vector<CompileDiagnostic>& ds) {
-  json out = json::array();
-  for (const CompileDiagnostic& d : ds)
-    out.push_back({{"file", d.file}, {"line", d.line}, {"severity", d.severity}, {"message", d.message}});
-  return out;
-}
-
 }  // namespace
 
 json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options) {

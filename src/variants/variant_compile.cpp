@@ -72,6 +72,13 @@ std::vector<CompileDiagnostic> disallowed_includes(const std::string& source, co
   return out;
 }
 
+nlohmann::json diagnostics_json(const std::vector<CompileDiagnostic>& diagnostics) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CompileDiagnostic& d : diagnostics)
+    out.push_back({{"file", d.file}, {"line", d.line}, {"severity", d.severity}, {"message", d.message}});
+  return out;
+}
+
 std::vector<CompileDiagnostic> parse_nvrtc_log(const std::string& log) {
   static const std::regex located(R"(^(.*)\((\d+)\): (catastrophic error|error|warning)( #[^:]*)?: (.*)$)");
   static const std::regex ptxas(R"(^ptxas\s*(fatal|error|warning)\s*: (.*)$)");

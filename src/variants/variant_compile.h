@@ -14,6 +14,8 @@
 // nvrtc_available() says so and compile_variant() throws.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -59,5 +61,9 @@ std::vector<CompileDiagnostic> disallowed_includes(const std::string& source, co
 
 // Splits an NVRTC log into diagnostics (file names as in CompileDiagnostic::file).
 std::vector<CompileDiagnostic> parse_nvrtc_log(const std::string& log);
+
+// [{"file", "line", "severity", "message"}, ...]: how gate reports and the compile gate's
+// child write diagnostics.
+nlohmann::json diagnostics_json(const std::vector<CompileDiagnostic>& diagnostics);
 
 }  // namespace tessera::variants

@@ -29,15 +29,11 @@ CompileResult killed(const CompileOptions& options, const std::string& what, dou
   return r;
 }
 
-std::string tail(const std::string& s) { return s.size() > 2000 ? "..." + s.substr(s.size() - 2000) : s; }
-
 }  // namespace
 
 void write_compile_result(const CompileResult& r, const std::string& out_dir) {
-  json diags = json::array();
-  for (const CompileDiagnostic& d : r.diagnostics)
-    diags.push_back({{"file", d.file}, {"line", d.line}, {"severity", d.severity}, {"message", d.message}});
-  const json j{{"ok", r.ok}, {"arch", r.arch}, {"seconds", r.seconds}, {"log", r.log}, {"diagnostics", diags}};
+  const json j{{"ok", r.ok}, {"arch", r.arch}, {"seconds", r.seconds}, {"log", r.log},
+               {"diagnostics", diagnostics_json(r.diagnostics)}};
   const std::filesystem::path dir(out_dir);
   write_bytes(dir / "variant.ptx", r.ptx);
   write_bytes(dir / "variant.cubin", r.cubin);
@@ -60,8 +56,8 @@ CompileResult compile_variant_isolated(const std::string& variant_source, const 
                               "did not finish on this source)",
                               isolation.timeout_s),
                   o.wall_s);
-  if (o.signal) return killed(options, fmt::format("the compile gate's child was {}: {}", o.describe(), tail(o.err)), o.wall_s);
-  if (o.exit_code != 0) fail("compile gate: the child {}: {}", o.describe(), tail(o.err));
+  if (o.signal) return killed(options, fmt::format("the compile gate's child was {}: {}", o.describe(), stderr_tail(o.err)), o.wall_s);
+  if (o.exit_code != 0) fail("compile gate: the child {}: {}", o.describe(), stderr_tail(o.err));
   if (!std::filesystem::exists(dir.path / "result.json"))
     fail("compile gate: the child exited 0 without writing result.json");
   const std::string text = read_bytes(dir.path / "result.json", "compile gate");

@@ -18,13 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-// The tail of a child's stderr, for a reason: its last few lines, at most 600 bytes.
-std::string stderr_tail(const std::string& err) {
-  std::string t = err.size() > 600 ? "..." + err.substr(err.size() - 600) : err;
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-  return t.empty() ? "(nothing on stderr)" : t;
-}
-
 RunVerdict make(const std::string& verdict, const std::string& kind, const std::string& reason) {
   RunVerdict v;
   v.verdict = verdict;
