@@ -11,6 +11,7 @@
 #include "emulate/reference_check.h"
 #include "emulate/shape_model.h"
 #include "emulate_plan_builder.h"
+#include "plan/lower.h"
 
 namespace tessera {
 namespace {
@@ -103,6 +104,30 @@ TEST(EmulatePerf, Llama1bWithinTwiceTheEngine) {
                 r.runs[0].seconds_per_step * 1e3, r.reference_seconds_per_step * 1e3,
                 r.runs[0].seconds_per_step / r.reference_seconds_per_step);
     EXPECT_LT(r.runs[0].seconds_per_step, 2.5 * r.reference_seconds_per_step);
+  }
+}
+
+// The default lowered plan in both dispatch modes, shadow state on: the configuration the
+// search's emulation rung and `tessera emulate` run. Free dispatch must give the engine's
+// logits too, on a plan of thousands of tasks.
+TEST(EmulatePerf, Llama1bDefaultPlanInBothDispatchModes) {
+  const char* e = std::getenv("TESSERA_EMU_LARGE");
+  if (!e || std::string(e) != "1") GTEST_SKIP() << "set TESSERA_EMU_LARGE=1 (5 GB of weights, a minute)";
+  const Model model = shape_model("llama-3.2-1b", 0);
+  const Plan plan = lower(model.config, target_preset("sm_90a"), LowerConfig{}, 16, model.source);
+  ReferenceCheckOptions o;
+  o.prompt = {1, 5};
+  o.steps = 2;
+  o.emulator.constants = [&model](const Plan& p, int32_t b) { return constant_values(p, b, model.config); };
+  for (const char* dispatch : {"rounds", "free"}) {
+    o.emulator.dispatch = dispatch;
+    const ReferenceCheck r = check_against_reference(plan, model, o);
+    EXPECT_TRUE(r.passed(1e-5)) << dispatch << ": " << r.summary(1e-5);
+    const double ratio = r.runs[0].seconds_per_step / r.reference_seconds_per_step;
+    std::printf("llama-3.2-1b (default plan, %zu tasks, %zu blocks, dispatch %s): emulator %.1f ms/step, "
+                "engine %.1f ms/step, ratio %.2f\n", plan.tasks.size(), plan.queues.size(), dispatch,
+                r.runs[0].seconds_per_step * 1e3, r.reference_seconds_per_step * 1e3, ratio);
+    EXPECT_LT(ratio, 2.5) << dispatch;
   }
 }
 

@@ -459,7 +459,7 @@ TEST(Lower, LoweringErrors) {
 }
 
 }  // namespace
-TEST(Lower, PrefetchHintsOnOProjAndGateUp) {
+TEST(Lower, PrefetchHintsOnWeightTiles) {
   // llama-3.2-1b on 132 blocks: o tiles of 16 rows x 2048 columns (64 KiB in bf16), asked of
   // L2 whole; gate/up tiles of 64 rows (256 KiB per matrix), 64 KiB of each by default.
   const ModelConfig c = shape_config("llama-3.2-1b");
@@ -474,15 +474,45 @@ TEST(Lower, PrefetchHintsOnOProjAndGateUp) {
   };
   auto d = hints({});
   EXPECT_EQ(d["xa"], (std::set<int64_t>{16 * 2048 * 2}));
-  EXPECT_EQ(d["ffn"], (std::set<int64_t>{2 * 64 * 1024}));
-  EXPECT_EQ(d["x"], (std::set<int64_t>{0}));  // down: no hint
-  EXPECT_EQ(d["q"], (std::set<int64_t>{0}));
-  auto off = hints({"o_prefetch=false", "gate_up_prefetch_kib=0"});
+  EXPECT_EQ(d["ffn"], (std::set<int64_t>{2 * 32 * 1024}));
+  EXPECT_EQ(d["x"], (std::set<int64_t>{0, 64 * 1024}));  // down: 64 KiB (the embedding writes x.0, no hint)
+  EXPECT_EQ(d["q"], (std::set<int64_t>{32 * 1024}));
+  auto off = hints({"o_prefetch=false", "gate_up_prefetch_kib=0", "qkv_prefetch_kib=0", "down_prefetch_kib=0"});
   EXPECT_EQ(off["xa"], (std::set<int64_t>{0}));
   EXPECT_EQ(off["ffn"], (std::set<int64_t>{0}));
+  EXPECT_EQ(off["q"], (std::set<int64_t>{0}));
+  EXPECT_EQ(off["x"], (std::set<int64_t>{0}));
   // A cap above the tile's bytes asks for the tile.
   auto big = hints({"gate_up_prefetch_kib=4096"});
   EXPECT_EQ(big["ffn"], (std::set<int64_t>{2 * 64 * 2048 * 2}));
+  // q/k/v and down tiles when asked: that many KiB of the tile, at most the rows it reads
+  // (a rotation-pairs tile reads [row_begin, row_end + head_dim/2): device/l2_prefetch.cuh).
+  for (int kib : {64, 4096}) {
+    SCOPED_TRACE(kib);
+    LowerConfig k = knobs_of({});
+    k.qkv_prefetch_kib = kib;
+    k.down_prefetch_kib = kib;
+    const Plan plan = lower(c, target_preset("sm_90a"), k, 0, "llama-3.2-1b");
+    int qkv = 0, down = 0;
+    for (const Task& t : plan.tasks) {
+      const std::string out = plan.buffers[size_t(t.p.out)].name;
+      const std::string kind = out.substr(0, out.find('.'));
+      int64_t rows = t.p.row_end - t.p.row_begin, width = c.hidden_size;
+      if (kind == "q" || kind == "k_cache" || kind == "v_cache") {
+        rows += t.p.rope_pairs ? c.head_dim / 2 : 0;
+        ++qkv;
+      } else if (kind == "x" && t.op == Op::NormMatvec) {
+        width = c.intermediate_size;
+        ++down;
+      } else {
+        continue;
+      }
+      EXPECT_EQ(t.p.l2_prefetch, std::min<int64_t>(int64_t(kib) * 1024, rows * width * 2)) << "task " << t.id;
+      if (kib == 64) EXPECT_EQ(t.p.l2_prefetch, 64 * 1024) << "task " << t.id;  // every 1B tile is larger
+    }
+    EXPECT_GT(qkv, 100);
+    EXPECT_GT(down, 100);
+  }
   // The hint is for weight-streaming instructions only.
   Plan plan = lower(c, target_preset("sm_90a"), LowerConfig{}, 0, "llama-3.2-1b");
   Task embed = plan.tasks[0];

@@ -53,7 +53,7 @@ TEST(SearchCostModel, PrefetchHintsPredictNoGain) {
   const Prediction base = predict_step(def, p, 1);
   for (const auto& knobs : std::vector<std::vector<std::string>>{
            {"o_prefetch=false"}, {"gate_up_prefetch_kib=0"}, {"gate_up_prefetch_kib=128"},
-           {"o_prefetch=false", "gate_up_prefetch_kib=0"}}) {
+           {"o_prefetch=false", "gate_up_prefetch_kib=0"}, {"qkv_prefetch_kib=0"}, {"down_prefetch_kib=128"}}) {
     const Plan other = lowered("llama-3.2-1b", knobs, 64);
     int64_t other_hints = 0;
     for (const Task& t : other.tasks) other_hints += t.p.l2_prefetch;
@@ -102,6 +102,7 @@ TEST(SearchCostModel, DefaultsReproduceTheH100Fit) {
     const ModelConfig c = shape_config(shape);
     auto rows = [](int64_t n) { return std::to_string(std::max<int64_t>(16, ((n + 263) / 264 + 15) / 16 * 16)); };
     return std::vector<std::string>{"kv_splits=1", "qkv_head_parts=1", "o_prefetch=false", "gate_up_prefetch_kib=0",
+                                    "qkv_prefetch_kib=0", "down_prefetch_kib=0",
                                     "o_rows_per_task=" + rows(c.hidden_size),
                                     "gate_up_rows_per_task=" + rows(c.intermediate_size),
                                     "down_rows_per_task=" + rows(c.hidden_size), "lm_rows_per_task=" + rows(c.vocab_size)};

@@ -55,8 +55,8 @@ TEST(SearchKnobSpace, LegalValuesFollowTheShapeAndTarget) {
     if (d.key == "pipeline_stages") { EXPECT_EQ(d.values, (std::vector<std::string>{"2", "4"})); }  // 99 KB of shared memory
     if (d.key == "o_rows_per_task") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "16", "32", "64"})); }  // hidden 64
     if (d.key == "o_prefetch") { EXPECT_EQ(d.values, (std::vector<std::string>{"false", "true"})); }
-    // A gate/up matrix of tiny is 128 x 64 bf16 = 16 KiB: 64 KiB already prefetches every tile whole.
-    if (d.key == "gate_up_prefetch_kib") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "64"})); }
+    // A gate/up matrix of tiny is 128 x 64 bf16 = 16 KiB: 32 KiB already prefetches every tile whole.
+    if (d.key == "gate_up_prefetch_kib") { EXPECT_EQ(d.values, (std::vector<std::string>{"0", "32"})); }
   }
   EXPECT_THROW(KnobSpace(shape_config("tiny"), target_preset("sm_90a"), 0), Error);
 }
@@ -80,14 +80,21 @@ TEST(SearchKnobSpace, GateUpPrefetchValuesAreDistinctPlans) {
     ADD_FAILURE() << shape << ": no gate_up_prefetch_kib";
     return std::vector<std::string>{};
   };
-  EXPECT_EQ(values("llama-3.2-1b"), (std::vector<std::string>{"0", "64", "128"}));  // 8192 x 2048 bf16 = 32 MiB
-  EXPECT_EQ(values("tiny"), (std::vector<std::string>{"0", "64"}));
+  EXPECT_EQ(values("llama-3.2-1b"), (std::vector<std::string>{"0", "32", "64", "128"}));  // 8192 x 2048 bf16 = 32 MiB
+  EXPECT_EQ(values("tiny"), (std::vector<std::string>{"0", "32"}));
   EXPECT_EQ(plan_text("tiny", {"gate_up_prefetch_kib=64"}), plan_text("tiny", {"gate_up_prefetch_kib=128"}));
   EXPECT_NE(plan_text("tiny", {"gate_up_prefetch_kib=0"}), plan_text("tiny", {"gate_up_prefetch_kib=64"}));
   // smollm2-135m: 1536 x 576 bf16 = 1.7 MiB, but tiles of 16-128 rows are 18-144 KiB: all three differ.
   const std::string a = plan_text("smollm2-135m", {"gate_up_rows_per_task=128", "gate_up_prefetch_kib=64"});
   EXPECT_NE(a, plan_text("smollm2-135m", {"gate_up_rows_per_task=128", "gate_up_prefetch_kib=128"}));
-  EXPECT_EQ(values("smollm2-135m"), (std::vector<std::string>{"0", "64", "128"}));
+  EXPECT_EQ(values("smollm2-135m"), (std::vector<std::string>{"0", "32", "64", "128"}));
+  // The q/k/v and down hints follow the same rule with their own matrices.
+  const KnobSpace tiny(shape_config("tiny"), t, 32), big(shape_config("llama-3.2-1b"), t, 32);
+  for (const KnobSpace* space : {&tiny, &big})
+    for (const KnobDim& d : space->dims())
+      if (d.key == "qkv_prefetch_kib" || d.key == "down_prefetch_kib")
+        EXPECT_EQ(d.values, space == &tiny ? (std::vector<std::string>{"0", "32"})
+                                           : (std::vector<std::string>{"0", "32", "64", "128"})) << d.key;
 }
 
 TEST(SearchKnobSpace, SubsetEnumeratesExactlyAndRejectsUnknownKeys) {

@@ -103,12 +103,19 @@ TEST(ParetoKinds, EveryKnobInOneKindAndResourcesReadOffThePlan) {
       if (t.p.l2_prefetch > 0) n[task_kind(p, t)] += 1;
     return n;
   };
+  EXPECT_EQ(owner("qkv_prefetch_kib"), "qkv");
+  EXPECT_EQ(owner("down_prefetch_kib"), "down");
   const std::map<std::string, int> hints = hinted("");
-  ASSERT_EQ(hints.size(), 2u);
-  EXPECT_GT(hints.at("o"), 0);
-  EXPECT_GT(hints.at("gate_up"), 0);
-  EXPECT_EQ(hinted("o_prefetch=false"), (std::map<std::string, int>{{"gate_up", hints.at("gate_up")}}));
-  EXPECT_EQ(hinted("gate_up_prefetch_kib=0"), (std::map<std::string, int>{{"o", hints.at("o")}}));
+  ASSERT_EQ(hints.size(), 4u);
+  for (const char* kind : {"o", "gate_up", "qkv", "down"}) EXPECT_GT(hints.at(kind), 0) << kind;
+  // Each knob turns off exactly its own kind's hints.
+  for (const auto& [knob, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"o_prefetch=false", "o"}, {"gate_up_prefetch_kib=0", "gate_up"},
+           {"qkv_prefetch_kib=0", "qkv"}, {"down_prefetch_kib=0", "down"}}) {
+    std::map<std::string, int> rest = hints;
+    rest.erase(kind);
+    EXPECT_EQ(hinted(knob), rest) << knob;
+  }
   // A hint occupies nothing the fronts weigh: the resource axes stay the default's.
   for (const char* knob : {"o_prefetch=false", "gate_up_prefetch_kib=0", "gate_up_prefetch_kib=128"}) {
     const ResourceUse u = use(knob);

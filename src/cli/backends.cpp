@@ -15,6 +15,14 @@
 
 namespace tessera::cli {
 
+void add_dispatch_flag(CLI::App* cmd, std::string& dispatch) {
+  cmd->add_option("--dispatch", dispatch,
+                  "emu: rounds (interleaving reproducible from --emu-seed) or free (no barrier between tasks: "
+                  "faster on many cores, not reproducible)")
+      ->check(CLI::IsMember({"rounds", "free"}))
+      ->capture_default_str();
+}
+
 void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
   cmd->add_option("--backend", f.backend,
                   "cpu (reference engine), emu (plan on the CPU emulator), cuda (plan as a megakernel), "
@@ -30,6 +38,7 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
       ->check(CLI::IsMember({"fp32", "gpu"}))
       ->capture_default_str();
   cmd->add_option("--emu-seed", f.emu_seed, "emu: interleaving seed")->capture_default_str();
+  add_dispatch_flag(cmd, f.dispatch);
   cmd->add_option("--threads", f.threads, "CPU threads (0: all cores)");
 }
 
@@ -65,6 +74,7 @@ BackendHandle make_backend(const Model& model, const BackendFlags& f) {
     EmulatorOptions o;
     o.numerics = f.numerics;
     o.seed = f.emu_seed;
+    o.dispatch = f.dispatch;
     o.threads = f.threads;
     const ModelConfig config = model.config;
     o.constants = [config](const Plan& p, int32_t buf) { return constant_values(p, buf, config); };

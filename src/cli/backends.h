@@ -26,10 +26,13 @@ struct BackendFlags {
   int context = 0;             // KV capacity (cpu) / plan context for the default lowering
   std::string numerics = "gpu";  // emu
   uint64_t emu_seed = 0;
+  std::string dispatch = "rounds";  // emu: EmulatorOptions::dispatch
   int threads = 0;
 };
 
 void add_backend_flags(CLI::App* cmd, BackendFlags& f);
+// --dispatch rounds|free (EmulatorOptions::dispatch), shared with `tessera emulate`.
+void add_dispatch_flag(CLI::App* cmd, std::string& dispatch);
 
 // A backend together with the plan it runs (the backend refers to it).
 struct BackendHandle {

@@ -2,9 +2,7 @@
 // whether they agree (logits within 1e-5 relative in fp32 numerics, identical greedy tokens,
 // identical results across --interleavings seeds). The work is check_against_reference()
 // in src/emulate/reference_check.h; this file only turns flags into its options.
-//
-// Pending until the plan_json branch is merged: load_plan() and constant_values() are
-// declared on this branch but implemented on another, so this file would not link yet.
+#include "cli/backends.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
@@ -45,11 +43,7 @@ void add_emulate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--emu-seed", o->emu_seed, "Scheduling seed of the first interleaving")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads standing in for SMs (0: all cores)");
-  cmd->add_option("--dispatch", o->dispatch,
-                  "rounds (interleaving reproducible from --emu-seed) or free (no barrier between tasks: "
-                  "faster on many cores, not reproducible)")
-      ->check(CLI::IsMember({"rounds", "free"}))
-      ->capture_default_str();
+  add_dispatch_flag(cmd, o->dispatch);
   cmd->add_option("--trace", o->trace, "Write a Chrome trace JSON of the first interleaving");
   cmd->add_flag("--no-shadow", o->no_shadow, "Skip race and uninitialized-read detection (faster)");
   cmd->callback([o] {

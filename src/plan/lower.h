@@ -37,13 +37,17 @@ struct LowerConfig {
   int sms = 0;                    // blocks used; 0: every SM of the target
   int kv_splits = 0;              // split-KV factor for attention (1: no combine step; 0: choose)
   bool fuse_norm = true;          // RMSNorm as a prologue of each matvec (else rmsnorm tasks)
-  // L2 prefetch hints (TaskParams::l2_prefetch): o-proj tiles ask for their whole weight
-  // tile before waiting for attention, while only the attention SMs use the memory system;
-  // gate/up tiles for up to this many KiB of each matrix before waiting for o-proj. On an
-  // H100 at position 1 the o hint gained 0.2-0.25% and 64 KiB of gate/up 0.5-1% more; 256
-  // KiB lost 0.7-2% (docs/PERF.md, seventh session).
+  // L2 prefetch hints (TaskParams::l2_prefetch), each issued before the task's waits: o-proj
+  // tiles ask for their whole weight tile while only the attention SMs use the memory
+  // system; gate/up, q/k/v and down tiles for up to this many KiB of their tile (of each
+  // matrix for gate/up) while they wait for o-proj, the previous layer's down projection
+  // and gate/up. Measured on an H100 at position 1 (docs/PERF.md, seventh and ninth
+  // sessions): the o hint 0.2%; q/k/v and down at 64 KiB 3.1% on the 1B and 1.7% on the
+  // 8B; then q/k/v and gate/up at 32 KiB instead of 64 another 0.9% on the 1B (8B 0.2%).
   bool o_prefetch = true;
-  int gate_up_prefetch_kib = 64;
+  int gate_up_prefetch_kib = 32;
+  int qkv_prefetch_kib = 32;
+  int down_prefetch_kib = 64;
   std::string counter_granularity = "group";  // "group": per tile group/head; "op": one join per op
   std::string queue_order = "bytes";          // "bytes": balance weight bytes; "round_robin"
   std::string weight_dtype = "bf16";          // "bf16" or "f32"

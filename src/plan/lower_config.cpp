@@ -76,6 +76,8 @@ const std::vector<Knob>& knobs() {
       bool_knob("o_prefetch", &LowerConfig::o_prefetch),
       int_knob("gate_up_prefetch_kib", "integer >= 0 (KiB per matrix; 0: none)", &LowerConfig::gate_up_prefetch_kib, 0,
                1 << 20),
+      int_knob("qkv_prefetch_kib", "integer >= 0 (KiB per tile; 0: none)", &LowerConfig::qkv_prefetch_kib, 0, 1 << 20),
+      int_knob("down_prefetch_kib", "integer >= 0 (KiB per tile; 0: none)", &LowerConfig::down_prefetch_kib, 0, 1 << 20),
       choice_knob("counter_granularity", "group or op", &LowerConfig::counter_granularity, {"group", "op"}),
       choice_knob("queue_order", "bytes or round_robin", &LowerConfig::queue_order, {"bytes", "round_robin"}),
       choice_knob("weight_dtype", "bf16 or f32", &LowerConfig::weight_dtype, {"bf16", "f32"}),

@@ -157,6 +157,9 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       p.row_begin = r0;
       p.row_end = r1;
       p.rope_pairs = pairs;
+      // prefetch_task reads a pairs tile's rows as [r0, r1 + hd/2).
+      p.l2_prefetch = std::min<int64_t>(int64_t(k.qkv_prefetch_kib) * 1024,
+                                        (r1 - r0 + (pairs ? hd / 2 : 0)) * D * buf_dtype_size(b.plan.buffers[size_t(pr.w)].dtype));
       Task& t = b.add_task(Op::NormMatvec, p);
       b.wait_all(t, qkv_ready);
       // kv groups this tile feeds: q heads [h0, h1) belong to groups h / group.
@@ -316,6 +319,8 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.out = x_next;
     p.row_begin = r0;
     p.row_end = r1;
+    p.l2_prefetch = std::min<int64_t>(int64_t(k.down_prefetch_kib) * 1024,
+                                      (r1 - r0) * I * buf_dtype_size(b.plan.buffers[size_t(wd)].dtype));
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, ffn_ready);
     b.signal(t, x_next_ready);

@@ -44,8 +44,8 @@ CostParams default_cost_params(const Target& target) {
   return p;
 }
 
-// Not modelled: the plan's L2 prefetch hints (TaskParams::l2_prefetch, knobs o_prefetch and
-// gate_up_prefetch_kib, which the search varies). The model has one per-block bandwidth and
+// Not modelled: the plan's L2 prefetch hints (TaskParams::l2_prefetch, knobs o_prefetch,
+// gate_up_prefetch_kib, qkv_prefetch_kib and down_prefetch_kib, which the search varies). The model has one per-block bandwidth and
 // no L2, so a hint changes none of the path's features and plans that differ only in their
 // hints predict the same step: the model claims no gain for them and only measured runs rank
 // them. Reading a hint as bytes taken off the path would not be honest: that reading

@@ -14,10 +14,10 @@ namespace tessera {
 
 const std::vector<InstructionKind>& instruction_kinds() {
   static const std::vector<InstructionKind> kinds = {
-      {"qkv", {"qkv_heads_per_task", "qkv_head_parts"}},
+      {"qkv", {"qkv_heads_per_task", "qkv_head_parts", "qkv_prefetch_kib"}},
       {"o", {"o_rows_per_task", "o_prefetch"}},
       {"gate_up", {"gate_up_rows_per_task", "gate_up_prefetch_kib"}},
-      {"down", {"down_rows_per_task"}},
+      {"down", {"down_rows_per_task", "down_prefetch_kib"}},
       {"lm_head", {"lm_rows_per_task"}},
       {"attention", {"kv_splits"}},
       {"norm", {"fuse_norm"}},

@@ -17,7 +17,7 @@ std::string group_of(const std::string& key) {
       {"down_rows_per_task", "tiles"}, {"lm_rows_per_task", "tiles"},    {"kv_splits", "attention"},
       {"sms", "schedule"},             {"pipeline_stages", "schedule"},  {"queue_order", "schedule"},
       {"counter_granularity", "schedule"}, {"fuse_norm", "schedule"}, {"o_prefetch", "schedule"},
-      {"gate_up_prefetch_kib", "schedule"},
+      {"gate_up_prefetch_kib", "schedule"}, {"qkv_prefetch_kib", "schedule"}, {"down_prefetch_kib", "schedule"},
   };
   auto it = groups.find(key);
   return it == groups.end() ? "other" : it->second;

@@ -51,23 +51,30 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
   std::vector<std::string> parts{"0"};
   for (int p : {1, 2, 3, 4})
     if (p <= std::max<int64_t>(1, c.head_dim / 2)) parts.push_back(std::to_string(p));
-  // KiB of each gate/up matrix a tile asks L2 for before its wait (plan/lower.h). 256 is
-  // left out: on an H100 it overflows L2 and loses 1-2% (docs/PERF.md). The lowering caps
-  // the hint at the tile's own bytes, so once a value covers the whole matrix every tile is
-  // prefetched whole and larger values would be duplicates.
-  const int64_t gate_up_matrix_bytes = c.intermediate_size * c.hidden_size * (base_.weight_dtype == "f32" ? 4 : 2);
-  std::vector<std::string> gate_up_prefetch;
-  for (int kib : {0, 64, 128}) {
-    gate_up_prefetch.push_back(std::to_string(kib));
-    if (int64_t(kib) * 1024 >= gate_up_matrix_bytes) break;
-  }
+  // KiB of its weights a gate/up, q/k/v or down tile asks L2 for before its wait
+  // (plan/lower.h). 256 is left out: for gate/up on an H100 it overflows L2 and loses 1-2%
+  // (docs/PERF.md). The lowering caps each hint at the tile's own bytes, so once a value
+  // covers the whole matrix every tile is prefetched whole and larger values would be
+  // duplicates.
+  const int64_t wbytes = base_.weight_dtype == "f32" ? 4 : 2;
+  auto prefetch_kib = [](int64_t matrix_bytes) {
+    std::vector<std::string> v;
+    for (int kib : {0, 32, 64, 128}) {
+      v.push_back(std::to_string(kib));
+      if (int64_t(kib) * 1024 >= matrix_bytes) break;
+    }
+    return v;
+  };
+  const int64_t qkv_matrix_bytes = c.num_heads * c.head_dim * c.hidden_size * wbytes;
   dims_ = {
       {"qkv_heads_per_task", heads},
       {"qkv_head_parts", parts},
       {"o_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.hidden_size)},
       {"o_prefetch", {"false", "true"}},
       {"gate_up_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.intermediate_size)},
-      {"gate_up_prefetch_kib", gate_up_prefetch},
+      {"gate_up_prefetch_kib", prefetch_kib(c.intermediate_size * c.hidden_size * wbytes)},
+      {"qkv_prefetch_kib", prefetch_kib(qkv_matrix_bytes)},
+      {"down_prefetch_kib", prefetch_kib(c.hidden_size * c.intermediate_size * wbytes)},
       {"down_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.hidden_size)},
       {"lm_rows_per_task", ints_up_to({0, 64, 128, 256, 512}, c.vocab_size)},
       {"kv_splits", splits},
