@@ -461,7 +461,8 @@ TEST(Lower, LoweringErrors) {
 }  // namespace
 TEST(Lower, PrefetchHintsOnWeightTiles) {
   // llama-3.2-1b on 132 blocks: o tiles of 16 rows x 2048 columns (64 KiB in bf16), asked of
-  // L2 whole; gate/up tiles of 64 rows (256 KiB per matrix), 64 KiB of each by default.
+  // L2 whole; gate/up tiles of 64 rows (256 KiB per matrix), 32 KiB of each by default;
+  // q/k/v tiles 32 KiB, down tiles 64 KiB.
   const ModelConfig c = shape_config("llama-3.2-1b");
   auto hints = [&](std::initializer_list<const char*> knobs) {
     Plan plan = lower(c, target_preset("sm_90a"), knobs_of(knobs), 0, "llama-3.2-1b");

@@ -86,6 +86,12 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
   auto act = [&](const std::string& name, std::vector<int64_t> shape) {
     return b.add_buffer(fmt::format("{}.{}", name, l), kAct, kF32, std::move(shape));
   };
+  // An L2 prefetch hint (TaskParams::l2_prefetch): `kib` KiB of a tile of weight w that
+  // reads `rows` rows, never more than those rows (larger knob values ask for the tile).
+  auto tile_hint = [&](int kib, int64_t rows, int32_t w) {
+    const Buffer& m = b.plan.buffers[size_t(w)];
+    return std::min<int64_t>(int64_t(kib) * 1024, rows * m.shape[1] * buf_dtype_size(m.dtype));
+  };
 
   const int32_t in_norm = lw("input_layernorm.weight", {D});
   const int32_t wq = lw("self_attn.q_proj.weight", {Hq * hd, D});
@@ -158,8 +164,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       p.row_end = r1;
       p.rope_pairs = pairs;
       // prefetch_task reads a pairs tile's rows as [r0, r1 + hd/2).
-      p.l2_prefetch = std::min<int64_t>(int64_t(k.qkv_prefetch_kib) * 1024,
-                                        (r1 - r0 + (pairs ? hd / 2 : 0)) * D * buf_dtype_size(b.plan.buffers[size_t(pr.w)].dtype));
+      p.l2_prefetch = tile_hint(k.qkv_prefetch_kib, r1 - r0 + (pairs ? hd / 2 : 0), pr.w);
       Task& t = b.add_task(Op::NormMatvec, p);
       b.wait_all(t, qkv_ready);
       // kv groups this tile feeds: q heads [h0, h1) belong to groups h / group.
@@ -299,8 +304,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.row_begin = r0;
     p.row_end = r1;
     if (ffn_norm >= 0) p.eps = c.rms_norm_eps;
-    p.l2_prefetch = 2 * std::min<int64_t>(int64_t(k.gate_up_prefetch_kib) * 1024,
-                                          (r1 - r0) * D * buf_dtype_size(b.plan.buffers[size_t(wg)].dtype));
+    p.l2_prefetch = 2 * tile_hint(k.gate_up_prefetch_kib, r1 - r0, wg);
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, ffn_in_ready);
     b.signal(t, ffn_ready);
@@ -319,8 +323,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
     p.out = x_next;
     p.row_begin = r0;
     p.row_end = r1;
-    p.l2_prefetch = std::min<int64_t>(int64_t(k.down_prefetch_kib) * 1024,
-                                      (r1 - r0) * I * buf_dtype_size(b.plan.buffers[size_t(wd)].dtype));
+    p.l2_prefetch = tile_hint(k.down_prefetch_kib, r1 - r0, wd);
     Task& t = b.add_task(Op::NormMatvec, p);
     b.wait_all(t, ffn_ready);
     b.signal(t, x_next_ready);

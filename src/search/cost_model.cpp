@@ -45,12 +45,13 @@ CostParams default_cost_params(const Target& target) {
 }
 
 // Not modelled: the plan's L2 prefetch hints (TaskParams::l2_prefetch, knobs o_prefetch,
-// gate_up_prefetch_kib, qkv_prefetch_kib and down_prefetch_kib, which the search varies). The model has one per-block bandwidth and
-// no L2, so a hint changes none of the path's features and plans that differ only in their
-// hints predict the same step: the model claims no gain for them and only measured runs rank
-// them. Reading a hint as bytes taken off the path would not be honest: that reading
-// predicted -40 us per 1B step for the o-proj hint where 0.2% was measured, and it cannot
-// see 256 KiB per gate/up matrix overflowing L2 (docs/PERF.md, seventh session).
+// gate_up_prefetch_kib, qkv_prefetch_kib and down_prefetch_kib, which the search varies).
+// The model has one per-block bandwidth and no L2, so a hint changes none of the path's
+// features and plans that differ only in their hints predict the same step: the model
+// claims no gain for them and only measured runs rank them. Reading a hint as bytes taken
+// off the path would not be honest: that reading predicted -40 us per 1B step for the
+// o-proj hint where 0.2% was measured, and it cannot see 256 KiB per gate/up matrix
+// overflowing L2 (docs/PERF.md, seventh session).
 Prediction predict_step(const Plan& plan, const CostParams& params, int64_t pos) {
   PlanStats st = plan_stats(plan, PathCosts{params.bytes_per_s_per_block, params.task_fixed_s, params.wait_latency_s},
                             pos, "cost model");

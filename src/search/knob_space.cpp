@@ -65,7 +65,6 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
     }
     return v;
   };
-  const int64_t qkv_matrix_bytes = c.num_heads * c.head_dim * c.hidden_size * wbytes;
   dims_ = {
       {"qkv_heads_per_task", heads},
       {"qkv_head_parts", parts},
@@ -73,7 +72,7 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
       {"o_prefetch", {"false", "true"}},
       {"gate_up_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.intermediate_size)},
       {"gate_up_prefetch_kib", prefetch_kib(c.intermediate_size * c.hidden_size * wbytes)},
-      {"qkv_prefetch_kib", prefetch_kib(qkv_matrix_bytes)},
+      {"qkv_prefetch_kib", prefetch_kib(c.num_heads * c.head_dim * c.hidden_size * wbytes)},  // q, the largest
       {"down_prefetch_kib", prefetch_kib(c.hidden_size * c.intermediate_size * wbytes)},
       {"down_rows_per_task", ints_up_to({0, 16, 32, 64, 128}, c.hidden_size)},
       {"lm_rows_per_task", ints_up_to({0, 64, 128, 256, 512}, c.vocab_size)},
