@@ -50,7 +50,12 @@ TEST(EmulateDispatch, FreeDispatchMatchesEngineOnSmallShapes) {
     o.emulator = free_options(model, 0);
     const ReferenceCheck r = check_against_reference(plan, model, o);
     EXPECT_TRUE(r.passed(1e-5)) << r.summary(1e-5);
-    for (const ReferenceRun& run : r.runs) EXPECT_TRUE(run.bit_identical_to_first) << "seed " << run.seed;
+    for (const ReferenceRun& run : r.runs) {
+      EXPECT_TRUE(run.bit_identical_to_first) << "seed " << run.seed;
+      // The serial checks ran (shadow state is on by default) and are part of the step.
+      EXPECT_GT(run.serial_seconds_per_step, 0) << "seed " << run.seed;
+      EXPECT_LT(run.serial_seconds_per_step, run.seconds_per_step) << "seed " << run.seed;
+    }
   }
 }
 

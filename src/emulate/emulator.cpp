@@ -5,6 +5,8 @@
 // queues, counters, the token and logits buffers) before they run.
 #include "emulate/emulator.h"
 
+#include <chrono>
+
 #include <cmath>
 #include <optional>
 
@@ -96,6 +98,9 @@ struct Emulator::Impl {
   // Per step, for the trace: when each block became free, and each task's times.
   std::vector<double> block_free, t_start, t_end;
   int64_t step = 0, pos = 0;
+  // Time inside the start and finish hooks (happens-before, shadow state), which both
+  // dispatch modes run one at a time: the part of a step more cores cannot shorten.
+  double serial_seconds = 0;
 };
 
 Emulator::Emulator(const Plan& plan, const Model& model, EmulatorOptions options) {
@@ -129,8 +134,10 @@ Emulator::Emulator(const Plan& plan, const Model& model, EmulatorOptions options
     s.hooks.cost.push_back(c);
   }
   s.hooks.start = [&s](int32_t task) {
+    const auto t0 = std::chrono::steady_clock::now();
     s.hb.start(task);
     if (s.shadow) s.shadow->access(task, s.footprints[size_t(task)]);
+    s.serial_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   s.hooks.run = [&s](int32_t task) {
     const bool timed = s.trace.has_value();
@@ -139,7 +146,9 @@ Emulator::Emulator(const Plan& plan, const Model& model, EmulatorOptions options
     if (timed) s.t_end[size_t(task)] = s.trace->now_us();
   };
   s.hooks.finish = [&s](int32_t task) {
+    const auto t0 = std::chrono::steady_clock::now();
     s.hb.finish(task);
+    s.serial_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s.trace) {
       const int32_t b = s.plan.tasks[size_t(task)].sm;
       const double st = s.t_start[size_t(task)], en = s.t_end[size_t(task)];
@@ -158,6 +167,8 @@ Emulator::~Emulator() {
 }
 
 int Emulator::capacity() const { return impl_->plan.context; }
+
+double Emulator::serial_seconds() const { return impl_->serial_seconds; }
 
 void Emulator::reset() {
   steps_ = 0;

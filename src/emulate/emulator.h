@@ -61,6 +61,9 @@ class Emulator : public DecodeBackend {
   void reset() override;   // a fresh run: position 0, counters zero
   int capacity() const override;  // the plan's context
   int position() const { return int(steps_); }
+  // Seconds spent so far in the serial part of every step (the happens-before and shadow
+  // checks at each task's start and finish), which more worker threads cannot shorten.
+  double serial_seconds() const;
   // Writes the trace to options.trace_path (no-op when empty).
   void write_trace() const;
   std::string trace_json() const;

@@ -65,8 +65,9 @@ std::string ReferenceCheck::summary(double tolerance) const {
       if (r.rel_error[i] > worst) worst = r.rel_error[i], at = i;
     size_t mismatches = 0;
     for (size_t i = 0; i < r.tokens.size(); ++i) mismatches += r.tokens[i] != reference_tokens[i];
-    s += fmt::format("seed {:<4} max rel logit error {:.3g} (pos {}), {} token mismatches, {:.3f} ms/step{}\n",
-                     r.seed, worst, at, mismatches, r.seconds_per_step * 1e3,
+    s += fmt::format("seed {:<4} max rel logit error {:.3g} (pos {}), {} token mismatches, {:.3f} ms/step "
+                     "({:.3f} in serial checks){}\n",
+                     r.seed, worst, at, mismatches, r.seconds_per_step * 1e3, r.serial_seconds_per_step * 1e3,
                      r.bit_identical_to_first ? "" : ", logits differ from seed " + std::to_string(runs.front().seed));
   }
   s += fmt::format("reference engine: {:.3f} ms/step\n", reference_seconds_per_step * 1e3);
@@ -117,6 +118,7 @@ ReferenceCheck check_against_reference(const Plan& plan, const Model& model,
       else if (logits != first[pos]) run.bit_identical_to_first = false;
     }
     run.seconds_per_step = seconds_since(t0) / double(positions);
+    run.serial_seconds_per_step = emu.serial_seconds() / double(positions);
     emu.write_trace();
     out.runs.push_back(std::move(run));
   }

@@ -31,6 +31,7 @@ struct ReferenceRun {
   std::vector<int> tokens;          // the plan's next token at each position
   std::vector<double> rel_error;    // per position
   double seconds_per_step = 0;
+  double serial_seconds_per_step = 0;  // of which in the serial checks (Emulator::serial_seconds)
   bool bit_identical_to_first = true;  // logits of every position equal run 0's bit for bit
 };
 

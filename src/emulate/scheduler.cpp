@@ -67,22 +67,38 @@ void Scheduler::run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks)
   int64_t step_cost = 0;
   for (size_t i = 0; i < total; ++i) step_cost += cost_of(int32_t(i));
 
+  // The ready set is kept incrementally rather than found by scanning every block on each
+  // acquisition: a block whose next task cannot run waits on the first counter it lacks,
+  // and is looked at again only when that counter is signalled. Each finish wakes one
+  // worker per task it made ready, not all of them. Scanning 132 blocks under the mutex,
+  // with every finish waking every worker to rescan, made free dispatch slower than rounds
+  // on 16 cores (docs/PERF.md, ninth session).
   std::mutex mu;
-  std::condition_variable changed;  // a task finished, or the step failed
+  std::condition_variable changed;  // a task became ready, or the step ended or failed
   std::vector<size_t> next(blocks, 0);
-  std::vector<char> busy(blocks, 0);  // the block's next task is running
+  std::vector<size_t> ready_blocks;                        // next task runnable, not taken
+  std::vector<std::vector<size_t>> waiting(value_.size());  // per counter: blocks it holds back
   size_t done = 0, running = 0;
   std::exception_ptr error;
 
+  // Files block b under its next task's state; returns whether it became ready.
+  auto enqueue = [&](size_t b) {
+    if (next[b] >= plan_.queues[b].size()) return false;
+    for (const Wait& w : plan_.tasks[size_t(plan_.queues[b][next[b]])].waits)
+      if (value_[size_t(w.counter)] < step * per_step_[size_t(w.counter)] + w.threshold) {
+        waiting[size_t(w.counter)].push_back(b);
+        return false;
+      }
+    ready_blocks.push_back(b);
+    return true;
+  };
+  for (size_t b = 0; b < blocks; ++b) enqueue(b);
+
   auto worker = [&] {
-    std::vector<size_t> runnable;
+    std::vector<size_t> recheck;
     std::unique_lock lock(mu);
     while (!error && done < total) {
-      runnable.clear();
-      for (size_t b = 0; b < blocks; ++b)
-        if (!busy[b] && next[b] < plan_.queues[b].size() && ready(plan_.tasks[size_t(plan_.queues[b][next[b]])], step))
-          runnable.push_back(b);
-      if (runnable.empty()) {
+      if (ready_blocks.empty()) {
         if (running > 0) {
           changed.wait(lock);
           continue;
@@ -94,9 +110,10 @@ void Scheduler::run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks)
         }
         break;
       }
-      const size_t b = runnable[size_t(rng_() % runnable.size())];
+      const size_t pick = size_t(rng_() % ready_blocks.size()), b = ready_blocks[pick];
+      ready_blocks[pick] = ready_blocks.back();
+      ready_blocks.pop_back();
       const int32_t task = plan_.queues[b][next[b]];
-      busy[b] = 1;
       ++running;
       bool ok = false;
       try {
@@ -116,14 +133,23 @@ void Scheduler::run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks)
         if (!lock.owns_lock()) lock.lock();
         if (!error) error = std::current_exception();
       }
-      busy[b] = 0;
       --running;
-      if (ok) {
-        for (const Signal& s : plan_.tasks[size_t(task)].signals) value_[size_t(s.counter)] += s.inc;
-        ++next[b];
-        ++done;
+      if (!ok) break;
+      size_t woken = 0;
+      for (const Signal& s : plan_.tasks[size_t(task)].signals) {
+        value_[size_t(s.counter)] += s.inc;
+        recheck.swap(waiting[size_t(s.counter)]);
+        for (size_t w : recheck) woken += enqueue(w) ? 1 : 0;
+        recheck.clear();
       }
-      changed.notify_all();
+      ++next[b];
+      ++done;
+      woken += enqueue(b) ? 1 : 0;
+      // This worker takes one of them itself; the last task, or none left running and none
+      // ready (a stall), must reach every waiting worker.
+      if (done == total || (ready_blocks.empty() && running == 0)) changed.notify_all();
+      else
+        for (size_t i = 1; i < woken; ++i) changed.notify_one();
     }
     changed.notify_all();  // a stall or error: waiting workers must see it
   };

@@ -16,8 +16,9 @@
 // rounds"). Dispatch::Free drops the barrier: each worker repeatedly takes, under one mutex,
 // a ready block chosen at random with the seeded RNG, starts its task (still serial, under
 // the mutex, so the checks see one linear history), runs the twin without the mutex, then
-// retakes it to finish the task and apply its signals, waking waiting workers. Tiny tasks
-// run under the mutex. Which task goes next depends on which worker asks first, i.e. on
+// retakes it to finish the task and apply its signals, waking one waiting worker per task
+// that became ready (the ready set is kept per counter, not rescanned). Tiny tasks run
+// under the mutex. Which task goes next depends on which worker asks first, i.e. on
 // thread timing, so a Free interleaving is NOT reproducible from the seed (with one thread
 // it is). Tests and the search's emulator rung use Rounds, so a failure can be replayed
 // from its seed; `tessera emulate --dispatch free` and EmulatorOptions::dispatch select

@@ -1,6 +1,5 @@
-// Regions are walked as runs along their last dimension; consecutive elements almost always
-// share their history, so each run checks a (writer, read set) pair once and reuses the
-// answer while it repeats.
+// Regions are walked as spans along their last dimension, and each span as the history runs
+// it covers (shadow_state.h): a check per run, not per element.
 #include "emulate/shadow_state.h"
 
 #include <algorithm>
@@ -51,13 +50,13 @@ ShadowState::ShadowState(const Plan& plan, const HappensBefore& hb) : plan_(plan
       int64_t n = 1;
       for (int64_t d : b.shape) n *= d;
       t.tracked = true;
-      t.cells.resize(size_t(n));
+      t.size = n;
     } else if (b.kind == BufferKind::State && b.shape.size() >= 1) {
       int64_t row = 1;
       for (size_t d = 1; d < b.shape.size(); ++d) row *= b.shape[d];
       t.tracked = t.state = true;
       t.row_elems = row;
-      t.cells.resize(size_t(row));
+      t.size = row;
     }
   }
 }
@@ -65,9 +64,30 @@ ShadowState::ShadowState(const Plan& plan, const HappensBefore& hb) : plan_(plan
 void ShadowState::begin_step(int64_t step, int64_t pos) {
   step_ = step;
   pos_ = pos;
-  for (Tracked& t : bufs_) std::fill(t.cells.begin(), t.cells.end(), Cell{});
+  for (Tracked& t : bufs_) {
+    t.runs.clear();
+    if (t.tracked && t.size > 0) t.runs.push_back(Run{0, Cell{}});
+  }
   read_sets_.assign(1, {});
   add_memo_.clear();
+}
+
+size_t ShadowState::split(Tracked& tb, int64_t at) {
+  if (at >= tb.size) return tb.runs.size();
+  auto it = std::upper_bound(tb.runs.begin(), tb.runs.end(), at,
+                             [](int64_t v, const Run& r) { return v < r.begin; });
+  const size_t i = size_t(it - tb.runs.begin()) - 1;  // runs[0].begin == 0 <= at
+  if (tb.runs[i].begin == at) return i;
+  tb.runs.insert(tb.runs.begin() + std::ptrdiff_t(i + 1), Run{at, tb.runs[i].cell});
+  return i + 1;
+}
+
+void ShadowState::coalesce(Tracked& tb, size_t i0, size_t i1) {
+  const size_t first = i0 > 0 ? i0 - 1 : 0, last = std::min(i1, tb.runs.size() - 1);
+  size_t out = first;
+  for (size_t i = first + 1; i <= last; ++i)
+    if (!(tb.runs[i].cell == tb.runs[out].cell)) tb.runs[++out] = tb.runs[i];
+  if (out < last) tb.runs.erase(tb.runs.begin() + std::ptrdiff_t(out + 1), tb.runs.begin() + std::ptrdiff_t(last + 1));
 }
 
 std::string ShadowState::task_name(int32_t task) const {
@@ -115,31 +135,44 @@ int32_t ShadowState::add_reader(int32_t set, int32_t task) {
   return id;
 }
 
+void ShadowState::read_span(int32_t task, const Region& r, Tracked& tb, int64_t lo, int64_t len,
+                            int64_t flat0) {
+  const Buffer& b = plan_.buffers[size_t(r.buf)];
+  const size_t i0 = split(tb, lo), i1 = split(tb, lo + len);
+  for (size_t i = i0; i < i1; ++i) {
+    Cell& c = tb.runs[i].cell;
+    const int64_t flat = flat0 + (tb.runs[i].begin - lo);
+    if (c.writer < 0)
+      fail("uninitialized read at step {} (pos {}): {} reads buffer '{}' element {} (region {}), "
+           "which no task wrote before it this step",
+           step_, pos_, task_name(task), b.name, element_name(r.buf, flat), region_name(r));
+    if (!hb_.ordered(c.writer, task)) race(task, "reads", c.writer, "write", r, flat);
+    c.readers = add_reader(c.readers, task);
+  }
+  coalesce(tb, i0, i1);
+}
+
+void ShadowState::write_span(int32_t task, const Region& r, Tracked& tb, int64_t lo, int64_t len,
+                             int64_t flat0) {
+  const size_t i0 = split(tb, lo), i1 = split(tb, lo + len);
+  for (size_t i = i0; i < i1; ++i) {
+    const Cell& c = tb.runs[i].cell;
+    const int64_t flat = flat0 + (tb.runs[i].begin - lo);
+    if (c.writer >= 0 && !hb_.ordered(c.writer, task)) race(task, "writes", c.writer, "earlier write", r, flat);
+    for (int32_t reader : read_sets_[size_t(c.readers)])
+      if (!hb_.ordered(reader, task)) race(task, "writes", reader, "read", r, flat);
+  }
+  tb.runs[i0].cell = Cell{task, 0};
+  tb.runs.erase(tb.runs.begin() + std::ptrdiff_t(i0 + 1), tb.runs.begin() + std::ptrdiff_t(i1));
+  coalesce(tb, i0, i0 + 1);
+}
+
 void ShadowState::read(int32_t task, const Region& r) {
   Tracked& tb = bufs_[size_t(r.buf)];
   if (!tb.tracked) return;
   const Buffer& b = plan_.buffers[size_t(r.buf)];
-  auto cells_read = [&](Cell* cells, int64_t flat0, int64_t len) {
-    int32_t seen_writer = -2, seen_in = -1, seen_out = -1;
-    for (int64_t i = 0; i < len; ++i) {
-      Cell& c = cells[i];
-      if (c.writer != seen_writer) {
-        if (c.writer < 0)
-          fail("uninitialized read at step {} (pos {}): {} reads buffer '{}' element {} (region {}), "
-               "which no task wrote before it this step",
-               step_, pos_, task_name(task), b.name, element_name(r.buf, flat0 + i), region_name(r));
-        if (!hb_.ordered(c.writer, task)) race(task, "reads", c.writer, "write", r, flat0 + i);
-        seen_writer = c.writer;
-      }
-      if (c.readers != seen_in) {
-        seen_in = c.readers;
-        seen_out = add_reader(c.readers, task);
-      }
-      c.readers = seen_out;
-    }
-  };
   if (!tb.state) {
-    for_each_run(r, b.shape, pos_, [&](int64_t off, int64_t len) { cells_read(tb.cells.data() + off, off, len); });
+    for_each_run(r, b.shape, pos_, [&](int64_t off, int64_t len) { read_span(task, r, tb, off, len, off); });
     return;
   }
   // State: rows < pos were written by earlier steps; row pos by this one; later rows never.
@@ -150,7 +183,7 @@ void ShadowState::read(int32_t task, const Region& r) {
       fail("uninitialized read at step {} (pos {}): {} reads buffer '{}' element {} (region {}), "
            "a row past the current position that no step has written",
            step_, pos_, task_name(task), b.name, element_name(r.buf, off), region_name(r));
-    cells_read(tb.cells.data() + col, off, len);
+    read_span(task, r, tb, col, len, off);
   });
 }
 
@@ -158,29 +191,14 @@ void ShadowState::write(int32_t task, const Region& r) {
   Tracked& tb = bufs_[size_t(r.buf)];
   if (!tb.tracked) return;
   const Buffer& b = plan_.buffers[size_t(r.buf)];
-  auto cells_write = [&](Cell* cells, int64_t flat0, int64_t len) {
-    int32_t seen_writer = -2, seen_readers = -1;
-    for (int64_t i = 0; i < len; ++i) {
-      Cell& c = cells[i];
-      if (c.writer != seen_writer || c.readers != seen_readers) {
-        if (c.writer >= 0 && !hb_.ordered(c.writer, task)) race(task, "writes", c.writer, "earlier write", r, flat0 + i);
-        for (int32_t reader : read_sets_[size_t(c.readers)])
-          if (!hb_.ordered(reader, task)) race(task, "writes", reader, "read", r, flat0 + i);
-        seen_writer = c.writer;
-        seen_readers = c.readers;
-      }
-      c.writer = task;
-      c.readers = 0;
-    }
-  };
   if (!tb.state) {
-    for_each_run(r, b.shape, pos_, [&](int64_t off, int64_t len) { cells_write(tb.cells.data() + off, off, len); });
+    for_each_run(r, b.shape, pos_, [&](int64_t off, int64_t len) { write_span(task, r, tb, off, len, off); });
     return;
   }
   for_each_run(r, b.shape, pos_, [&](int64_t off, int64_t len) {
     const int64_t row = off / tb.row_elems, col = off % tb.row_elems;
     TS_CHECK(row == pos_, "{} writes row {} of state '{}' at pos {}", task_name(task), row, b.name, pos_);
-    cells_write(tb.cells.data() + col, off, len);
+    write_span(task, r, tb, col, len, off);
   });
 }
 
@@ -192,10 +210,10 @@ void ShadowState::access(int32_t task, const Footprint& f) {
 void ShadowState::check_outputs() const {
   for (int32_t id : plan_.outputs) {
     const Tracked& tb = bufs_[size_t(id)];
-    for (size_t i = 0; i < tb.cells.size(); ++i)
-      if (tb.cells[i].writer < 0)
+    for (const Run& run : tb.runs)
+      if (run.cell.writer < 0)
         fail("output buffer '{}' element {} was not written by any task at step {} (pos {})",
-             plan_.buffers[size_t(id)].name, element_name(id, int64_t(i)), step_, pos_);
+             plan_.buffers[size_t(id)].name, element_name(id, run.begin), step_, pos_);
   }
 }
 
