@@ -14,6 +14,8 @@ OUT=${OUT:-gpu_check_out}
 mkdir -p "$OUT"
 if [ -z "${TESSERA_SHARED_DIR:-}" ] && [ -d shared/models ]; then export TESSERA_SHARED_DIR=$PWD/shared; fi
 T=$BUILD/tessera_cuda_tests
+# The tests that run the CLI find it at its build-machine path unless told where it moved.
+if [ -z "${TESSERA_BINARY:-}" ] && [ -x "$BUILD/tessera" ]; then export TESSERA_BINARY=$(cd "$BUILD" && pwd)/tessera; fi
 declare -a SUMMARY
 failed=0
 
