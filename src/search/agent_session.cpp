@@ -101,6 +101,7 @@ class Session {
     std::string plan_text;
     if (ev.plan && !p.knobs) plan_text = plan_to_json(*ev.plan);
     store_.finish_candidate(c, plan_text.empty() ? nullptr : &plan_text);
+    record_calibration(store_, setup.eval, ev);
     return verdict(*store_.candidate(c.id));
   }
 

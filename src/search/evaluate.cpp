@@ -135,6 +135,12 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
     ev.cost_s = m.median_s;
     ev.spread = m.spread;
     ev.cost_kind = CostKind::Measured;
+    // The path the model would take, so the measurement can calibrate it (record_calibration).
+    try {
+      ev.features = predict_step(*ev.plan, s.cost, s.position).features;
+    } catch (const Error&) {
+      // A plan the model cannot walk still has its measurement; it just calibrates nothing.
+    }
     return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%{}", s.measurer->name(),
                                                     m.median_s * 1e3, m.spread * 100, recipe_note));
   }
@@ -149,6 +155,19 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
   } catch (const Error& e) {
     return verdict(CandidateStatus::RunFailed, fmt::format("cost model: {}", e.what()));
   }
+}
+
+bool record_calibration(TuneStore& store, const EvalSettings& s, const Evaluation& ev) {
+  if (ev.status != CandidateStatus::Ok || ev.cost_kind != CostKind::Measured || ev.features.path_tasks == 0) return false;
+  CalibrationRecord r;
+  r.target = s.target.arch;
+  r.plan_hash = ev.plan_hash;
+  r.position = s.position;
+  r.measured_s = ev.cost_s;
+  r.spread = ev.spread;
+  r.features = features_to_json(ev.features);
+  store.add_calibration(r);
+  return true;
 }
 
 }  // namespace tessera

@@ -65,10 +65,15 @@ struct Evaluation {
   std::string log;
   std::string plan_hash;
   std::shared_ptr<const Plan> plan;  // when lowering succeeded
-  PathFeatures features;             // of the predicted path, when predicted
+  PathFeatures features;             // of the plan's critical path (predicted and measured costs)
 };
 
 // Never throws for a bad candidate: every failure becomes a status with its log.
 Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const EvalSettings& s, uint64_t check_seed);
+
+// A measured evaluation as a row of the store's calibration table (the step time with the
+// path features the cost model fits on), so the next run's cost model is refitted to this
+// GPU; nothing for a predicted or failed one. Returns whether a row was written.
+bool record_calibration(TuneStore& store, const EvalSettings& s, const Evaluation& ev);
 
 }  // namespace tessera

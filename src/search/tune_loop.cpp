@@ -179,8 +179,16 @@ RunSetup run_setup(const TuneOptions& o, Measurer* measurer, const TuneStore& st
   if (o.position >= es.context)
     throw UsageError(fmt::format("tune: --position {} is not below the context {}", o.position, es.context));
   es.cost = default_cost_params(es.target);
+  // Measured runs leave calibration rows (record_calibration); a fit that fails (times no
+  // non-negative parameters explain) keeps the defaults and says so where the model is named.
   auto cal = calibration_samples(store, es.target.arch);
-  if (!cal.empty()) es.cost = calibrate(cal, es.cost, cal.size() >= 3);
+  if (!cal.empty()) {
+    try {
+      es.cost = calibrate(cal, es.cost, cal.size() >= 3);
+    } catch (const Error& e) {
+      es.cost.source += fmt::format(" (the {} calibration rows were not used: {})", cal.size(), e.what());
+    }
+  }
 
   LowerConfig base;
   for (const std::string& k : o.start_knobs) base.set(k);
@@ -320,6 +328,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     // operator wrote whole, is stored itself.
     if (ev.plan && (new_best || !p.knobs)) json = plan_to_json(*ev.plan);
     store.finish_candidate(c, json.empty() ? nullptr : &json);
+    record_calibration(store, es, ev);
     if (new_best) {
       write_atomically(res.best_plan_path, json);
       best = id;  // the tree gets the node right after finish
