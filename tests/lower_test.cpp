@@ -32,10 +32,10 @@ int64_t default_rows(int64_t n, int blocks, int knob) {
 }
 
 // The documented split-KV rule: kv heads x splits cover the blocks, at most 32 splits and
-// at least 64 context positions per split.
+// at least 256 context positions per split.
 int64_t default_splits(const ModelConfig& c, int blocks, int context, int knob) {
   if (knob > 0) return knob;
-  return std::max<int64_t>(1, std::min<int64_t>({blocks / c.num_kv_heads, 32, context / 64}));
+  return std::max<int64_t>(1, std::min<int64_t>({blocks / c.num_kv_heads, 32, context / 256}));
 }
 
 std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k, int blocks, int context) {

@@ -193,11 +193,15 @@ Tiles resolve_tiles(const ModelConfig& c, const LowerConfig& k, int blocks) {
 // are balanced at every position, attn_split, so a long context spreads over all of them:
 // one split per kv head made llama-3.2-1b at position 4096 27x its floor, 16 splits 3.7x,
 // docs/PERF.md); at most 32, since the combine step reads every split of every head; and
-// at least 64 positions per split at a full context, since a split is a task with a fixed
-// cost (a short context gains nothing from many).
+// at least 256 positions per split at a full context, since splits cost a combine stage
+// and a task each. Measured on an H100 (docs/PERF.md, tenth session): at context 128 one
+// split beat two by 4-6% at every position for the 1B and 1-2% for the 8B; at context 256
+// one beat four by 1-4%; at context 1024 four against sixteen was -2% at position 512 and
+// +1% at 1023. (The rule was 64 positions per split, from before attention's one-pass
+// long path.)
 int default_kv_splits(const ModelConfig& c, int blocks, int context) {
   const int kv_heads = std::max(1, c.num_kv_heads);
-  return std::max(1, std::min({blocks / kv_heads, 32, context / 64}));
+  return std::max(1, std::min({blocks / kv_heads, 32, context / 256}));
 }
 
 }  // namespace lowering
