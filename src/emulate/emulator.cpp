@@ -6,7 +6,6 @@
 #include "emulate/emulator.h"
 
 #include <chrono>
-
 #include <cmath>
 #include <optional>
 

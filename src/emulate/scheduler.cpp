@@ -30,10 +30,10 @@ Scheduler::Scheduler(const Plan& plan, int threads, uint64_t seed, Dispatch disp
 
 void Scheduler::reset() { std::fill(value_.begin(), value_.end(), 0); }
 
-bool Scheduler::ready(const Task& t, int64_t step) const {
+int32_t Scheduler::first_unmet(const Task& t, int64_t step) const {
   for (const Wait& w : t.waits)
-    if (value_[size_t(w.counter)] < step * per_step_[size_t(w.counter)] + w.threshold) return false;
-  return true;
+    if (value_[size_t(w.counter)] < step * per_step_[size_t(w.counter)] + w.threshold) return w.counter;
+  return -1;
 }
 
 void Scheduler::stall(int64_t step, int64_t pos, const std::vector<size_t>& next, size_t done) const {
@@ -84,11 +84,11 @@ void Scheduler::run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks)
   // Files block b under its next task's state; returns whether it became ready.
   auto enqueue = [&](size_t b) {
     if (next[b] >= plan_.queues[b].size()) return false;
-    for (const Wait& w : plan_.tasks[size_t(plan_.queues[b][next[b]])].waits)
-      if (value_[size_t(w.counter)] < step * per_step_[size_t(w.counter)] + w.threshold) {
-        waiting[size_t(w.counter)].push_back(b);
-        return false;
-      }
+    const int32_t c = first_unmet(plan_.tasks[size_t(plan_.queues[b][next[b]])], step);
+    if (c >= 0) {
+      waiting[size_t(c)].push_back(b);
+      return false;
+    }
     ready_blocks.push_back(b);
     return true;
   };
@@ -169,7 +169,7 @@ void Scheduler::run_rounds(int64_t step, int64_t pos, const SchedulerHooks& hook
   while (done < plan_.tasks.size()) {
     runnable.clear();
     for (size_t b = 0; b < blocks; ++b)
-      if (next[b] < plan_.queues[b].size() && ready(plan_.tasks[size_t(plan_.queues[b][next[b]])], step))
+      if (next[b] < plan_.queues[b].size() && first_unmet(plan_.tasks[size_t(plan_.queues[b][next[b]])], step) < 0)
         runnable.push_back(b);
     if (runnable.empty()) stall(step, pos, next, done);
 

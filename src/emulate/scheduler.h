@@ -65,7 +65,8 @@ class Scheduler {
   int threads() const { return pool_.size(); }
 
  private:
-  bool ready(const Task& t, int64_t step) const;
+  // The first counter task t waits on that has not reached its threshold, or -1: ready.
+  int32_t first_unmet(const Task& t, int64_t step) const;
   void run_rounds(int64_t step, int64_t pos, const SchedulerHooks& hooks);
   void run_free(int64_t step, int64_t pos, const SchedulerHooks& hooks);
   [[noreturn]] void stall(int64_t step, int64_t pos, const std::vector<size_t>& next, size_t done) const;
