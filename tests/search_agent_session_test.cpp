@@ -76,6 +76,67 @@ TEST(SearchAgentSession, ProposeEvaluateLeaderboardLogs) {
   EXPECT_EQ(code({{"op", "propose"}, {"parent", 1}, {"plan", {{"not", "a plan"}}}}), "rejected");
 }
 
+// With a measurer for the run (what `tessera agent --measure gpu` plugs in), evaluate
+// verifies and times the candidate: the verdict is measured, a calibration row is written
+// as in `tune --measure gpu`, and a candidate the GPU check rejects is incorrect, says why,
+// leaves no row and is ranked nowhere. A fake stands in for the GPU.
+struct FakeGpu : Measurer {
+  int verified = 0, measured = 0;
+  bool reject = false;
+  std::string name() const override { return "fake-gpu"; }
+  std::string verify(const Plan&) override {
+    ++verified;
+    return reject ? "argmax differs at step 1" : "";
+  }
+  Measurement measure(const Plan& p) override {
+    ++measured;
+    return {1e-3 + 1e-9 * double(p.tasks.size()), 0.002, ""};
+  }
+};
+
+TEST(SearchAgentSession, EvaluateMeasuresOnTheRunsMeasurer) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  TuneStore store(db, false);
+  FakeGpu gpu;
+  std::vector<int64_t> positions;
+  const agents::AgentOpTable ops = agents::agent_ops(agent_session_ops(store, [&](const RunRecord& run, const EvalSettings& eval) -> Measurer* {
+    EXPECT_EQ(run.id, 1);
+    positions.push_back(eval.position);
+    return &gpu;
+  }));
+  auto call = [&](const json& req) { return agents::handle_agent_request(req, ops); };
+  json r = call({{"op", "propose"}, {"parent", 1}, {"knobs", {{"gate_up_rows_per_task", 64}}}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  r = call({{"op", "evaluate"}, {"candidate", r["result"]["candidate"]}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["status"], "ok") << r.dump();
+  EXPECT_EQ(r["result"]["cost_kind"], "measured");
+  EXPECT_DOUBLE_EQ(r["result"]["spread"].get<double>(), 0.002);
+  EXPECT_EQ(gpu.verified, 1);
+  EXPECT_EQ(gpu.measured, 1);
+  EXPECT_EQ(positions, std::vector<int64_t>{1});
+  ASSERT_EQ(store.calibration("sm_90a").size(), 1u) << "a measured evaluation leaves its calibration row";
+  EXPECT_NEAR(store.calibration("sm_90a")[0].measured_s, r["result"]["cost_ms"].get<double>() * 1e-3, 1e-12);
+
+  gpu.reject = true;
+  r = call({{"op", "propose"}, {"parent", 1}, {"knobs", {{"gate_up_rows_per_task", 32}}}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  const int64_t id = r["result"]["candidate"];
+  r = call({{"op", "evaluate"}, {"candidate", id}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["status"], "incorrect") << r.dump();
+  EXPECT_NE(r["result"]["log"].get<std::string>().find("fake-gpu vs reference: argmax differs"), std::string::npos)
+      << r.dump();
+  EXPECT_FALSE(r["result"].contains("cost_ms")) << r.dump();
+  EXPECT_EQ(gpu.verified, 2);
+  EXPECT_EQ(gpu.measured, 1) << "a rejected candidate is never timed";
+  EXPECT_EQ(store.calibration("sm_90a").size(), 1u);
+  r = call({{"op", "leaderboard"}, {"k", 50}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  for (const json& e : r["result"]["entries"]) EXPECT_NE(e["candidate"], id);
+}
+
 TEST(SearchAgentSession, InvalidPlanIsRejectedAndNeverRanked) {
   test::TempDir tmp;
   const std::string db = root_only_db(tmp);

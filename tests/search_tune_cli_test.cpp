@@ -5,6 +5,7 @@
 
 #include "plan/plan_json.h"
 #include "search/store.h"
+#include "search/tune_loop.h"
 #include "test_util.h"
 #include "validate/validate.h"
 
@@ -108,6 +109,29 @@ TEST(SearchTuneCli, MeasureGpuNeedsADevice) {
               sw.err.find("built without a CUDA toolkit") != std::string::npos)
       << sw.err;
   EXPECT_EQ(sw.err.find("sweep: 1/"), std::string::npos) << sw.err;
+
+  // `tessera agent --measure gpu` needs a database, and without a device its evaluate
+  // fails naming why (a build without CUDA refuses at start) rather than predicting.
+  test::RunResult nodb = run_tessera("agent --measure gpu </dev/null");
+  EXPECT_EQ(nodb.rc, 2) << nodb.err;
+  EXPECT_NE(nodb.err.find("give --db FILE"), std::string::npos) << nodb.err;
+  TuneOptions o;
+  o.shape = "tiny";
+  o.db = tmp.file("agent.db");
+  o.budget_candidates = 1;
+  run_tune(o, nullptr, nullptr);
+  {
+    std::ofstream(tmp.file("req.jsonl")) << R"({"op":"propose","parent":1,"knobs":{"kv_splits":2}})" "\n"
+                                         << R"({"op":"evaluate","candidate":2})" "\n";
+  }
+  test::RunResult ag = run_tessera("agent --measure gpu --db " + o.db + " <" + tmp.file("req.jsonl"));
+  if (ag.rc == 0 && ag.out.find("\"measured\"") != std::string::npos) GTEST_SKIP() << "a GPU is present";
+  if (ag.rc == 0) {
+    EXPECT_NE(ag.out.find("no usable CUDA device"), std::string::npos) << ag.out << ag.err;
+  } else {
+    EXPECT_EQ(ag.rc, 1) << ag.err;
+    EXPECT_NE(ag.err.find("built without a CUDA toolkit"), std::string::npos) << ag.err;
+  }
 }
 
 TEST(SearchTuneCli, SweepComparesPoliciesOnASmallSpace) {

@@ -1,24 +1,20 @@
 // tessera tune: the search loop (src/search/tune_loop.h) from the command line, its report
 // (--report) and the search-efficiency experiment (--sweep). Costs are predicted by the
 // cost model and labelled so, unless `--measure gpu` plugs the CUDA Measurer
-// (cuda/gpu_measurer.h) into run_tune() or run_sweep(): then every candidate (or sweep
+// (cli/gpu_tuning_measurer.h) into run_tune() or run_sweep(): then every candidate (or sweep
 // point) that passes the emulator is verified against the CPU reference on the GPU and
 // timed as `tessera bench` times.
 #include <filesystem>
 #include <fstream>
 
-#include "cli/backends.h"
 #include "cli/common.h"
 #include "cli/commands.h"
+#include "cli/gpu_tuning_measurer.h"
 #include "cli/llm_flags.h"
 #include "core/error.h"
-#include "emulate/shape_model.h"
 #include "search/report.h"
 #include "search/sweep.h"
 #include "search/tune_loop.h"
-#ifdef TESSERA_HAVE_CUDA
-#include "cuda/gpu_measurer.h"
-#endif
 
 namespace tessera::cli {
 
@@ -139,25 +135,10 @@ void add_tune(CLI::App& app) {
       throw UsageError("tune --sweep: give a built-in --shape (the space is swept on its config)");
     if (o->sweep && o->t.shape.empty()) o->t.shape = SweepOptions{}.shape;
     Measurer* measurer = nullptr;
-#ifdef TESSERA_HAVE_CUDA
-    std::unique_ptr<Model> model;
-    std::unique_ptr<GpuMeasurer> gpu;
-#endif
+    std::unique_ptr<GpuTuningMeasurer> gpu;
     if (o->measure == "gpu") {
-      if (o->gpu_steps < 1) throw UsageError("tune: --gpu-steps must be >= 1");
-#ifdef TESSERA_HAVE_CUDA
-      model = std::make_unique<Model>(o->t.shape.empty() ? load_model_verbose(o->t.model_path) : shape_model(o->t.shape, 0));
-      round_weights_to_bf16(*model);
-      GpuMeasurerOptions g;
-      g.position = o->t.position;
-      g.steps = o->gpu_steps;
-      gpu = std::make_unique<GpuMeasurer>(*model, g);
-      fmt::print(stderr, "tune: measuring on {} (copy {:.0f} GB/s, matmul {:.1f} TFLOP/s)\n", gpu->name(),
-                 gpu->ceilings().copy_gbps, gpu->ceilings().matmul_tflops);
-      measurer = gpu.get();
-#else
-      fail("tune --measure gpu: this tessera was built without a CUDA toolkit");
-#endif
+      gpu = make_gpu_tuning_measurer(o->t.shape, o->t.model_path, o->t.position, o->gpu_steps, "tune");
+      measurer = &gpu->measurer();
     }
     if (!o->svg.empty()) throw UsageError("tune: --svg applies to --report");
     if (o->sweep) {

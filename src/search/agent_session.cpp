@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -24,7 +25,8 @@ using nlohmann::json;
 
 class Session {
  public:
-  explicit Session(TuneStore& store) : store_(store) {}
+  Session(TuneStore& store, MeasurerForRun measurer) : store_(store), measurer_(std::move(measurer)) {}
+  bool measures() const { return bool(measurer_); }
 
   json propose(const json& req) {
     const CandidateRecord parent = candidate(agents::integer_field(req, "parent", true));
@@ -91,7 +93,9 @@ class Session {
       if (!text) fail("candidate {}: its plan {} is not in the database", c.id, c.plan_hash);
       p.plan = std::make_shared<const Plan>(parse_plan_json(*text, fmt::format("candidate {}'s plan", c.id)));
     }
-    const Evaluation ev = evaluate_candidate(p, setup.space, setup.eval, c.check_seed);
+    EvalSettings es = setup.eval;
+    if (measurer_) es.measurer = measurer_(store_.run(c.run), es);
+    const Evaluation ev = evaluate_candidate(p, setup.space, es, c.check_seed);
     c.plan_hash = ev.plan_hash.empty() ? c.plan_hash : ev.plan_hash;
     c.status = ev.status;
     c.cost_s = ev.cost_s;
@@ -101,7 +105,7 @@ class Session {
     std::string plan_text;
     if (ev.plan && !p.knobs) plan_text = plan_to_json(*ev.plan);
     store_.finish_candidate(c, plan_text.empty() ? nullptr : &plan_text);
-    record_calibration(store_, setup.eval, ev);
+    record_calibration(store_, es, ev);
     return verdict(*store_.candidate(c.id));
   }
 
@@ -199,6 +203,7 @@ class Session {
   }
 
   TuneStore& store_;
+  MeasurerForRun measurer_;
   std::map<int64_t, std::unique_ptr<RunSetup>> setups_;
 };
 
@@ -208,8 +213,8 @@ json object_schema(json properties, std::vector<std::string> required) {
 
 }  // namespace
 
-agents::AgentOpTable agent_session_ops(TuneStore& store) {
-  auto s = std::make_shared<Session>(store);
+agents::AgentOpTable agent_session_ops(TuneStore& store, MeasurerForRun measurer) {
+  auto s = std::make_shared<Session>(store, std::move(measurer));
   const json id = {{"type", "integer"}, {"minimum", 1}};
   agents::AgentOpTable t;
   t["propose"] = {"propose a child of a candidate: a knob set (only the knobs to change; the others are the "
@@ -220,8 +225,11 @@ agents::AgentOpTable agent_session_ops(TuneStore& store) {
                                  {"note", {{"type", "string"}}}},
                                 {"parent"}),
                   [s](const json& r) { return s->propose(r); }, ""};
-  t["evaluate"] = {"run the ladder on a pending candidate (lower or parse, validate, emulate against the CPU "
-                   "reference, predicted cost) and record the verdict",
+  t["evaluate"] = {s->measures()
+                       ? "run the ladder on a pending candidate (lower or parse, validate, emulate against the CPU "
+                         "reference, verify against the reference on the GPU and time it) and record the verdict"
+                       : "run the ladder on a pending candidate (lower or parse, validate, emulate against the CPU "
+                         "reference, predicted cost) and record the verdict",
                    object_schema({{"candidate", id}}, {"candidate"}), [s](const json& r) { return s->evaluate(r); }, ""};
   t["leaderboard"] = {"the best verified candidates of a run (default: the last), cost labelled measured or predicted",
                       object_schema({{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}, {"run", id}}, {}),
