@@ -446,8 +446,8 @@ TEST(Lower, LoweringErrors) {
   EXPECT_EQ(lower_error(bad, 0), "lower: knobs qkv_head_parts=2 and qkv_heads_per_task=2: a task takes part of one head "
                                  "or whole heads, not both");
   bad = LowerConfig{};
-  bad.pipeline_stages = 0;
-  EXPECT_EQ(lower_error(bad, 0), "lower: knob pipeline_stages=0 outside [1, 16]");
+  bad.pipeline_stages = 17;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob pipeline_stages=17 outside [0, 16]");
   ModelConfig broken = shape_config("tiny");
   broken.num_kv_heads = 3;
   try {

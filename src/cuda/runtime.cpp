@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "core/bf16_convert.h"
 #include "core/dtype.h"
@@ -55,10 +57,11 @@ double default_watchdog_seconds() {
   return 2.0;
 }
 
-// Off by default: on an H100 the per-warp bulk-copy ring measured 1.2-1.4x slower per step
-// than plain 16-byte loads at every slot size (docs/PERF.md, fourth session), so it stays a
-// tested variant (bit-identical to plain loads) for the search and for later work.
-constexpr int64_t kDefaultRingBytes = 0;
+// The weight ring is the plan's to ask for (Resources::smem_bytes, from the lowering's
+// pipeline_stages knob: 0 by default, since on an H100 the per-warp bulk-copy ring measured
+// 1.2-1.4x slower per step than plain 16-byte loads, docs/PERF.md, fourth session); it is a
+// tested variant (bit-identical to plain loads) the search varies. CudaOptions::ring_bytes
+// and TESSERA_RING_BYTES override the plan, for experiments.
 constexpr int64_t kDefaultRingSlotBytes = 4096;
 
 int64_t env_int(const char* name, int64_t lo, int64_t hi, const char* expected) {
@@ -68,6 +71,23 @@ int64_t env_int(const char* name, int64_t lo, int64_t hi, const char* expected) 
   const long long v = std::strtoll(e, &end, 10);
   if (end && *end == '\0' && v >= lo && v <= hi) return v;
   fail("{}='{}': expected {}", name, e, expected);
+}
+
+// The kernel's dynamic shared memory bound (cudaFuncAttributeMaxDynamicSharedMemorySize)
+// belongs to the kernel on a device, not to a runner: with two runners in one process
+// (`bench --compare` of a plan with the weight ring against one without) the second's
+// smaller bound made the first's launches fail as too large for a cooperative launch. So
+// the bound only grows, to the most any runner on the device asked; each launch still gets
+// (and occupancy is computed for) its own amount.
+int raise_megakernel_smem_bound(int device, int64_t bytes) {
+  static std::mutex mu;
+  static std::map<int, int64_t> bound;
+  std::lock_guard<std::mutex> lock(mu);
+  int64_t& b = bound[device];
+  if (bytes <= b) return 0;
+  const int err = megakernel_set_smem(bytes);
+  if (err == 0) b = bytes;
+  return err;
 }
 
 // A byte count from CudaOptions (-1: from the environment variable, else the fallback).
@@ -324,7 +344,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   // shared memory, ~4 KB, is set aside too).
   s.ring_offset = (s.smem + 127) / 128 * 128;
   s.ring_slot_bytes = requested_ring_slot_bytes(s.opt);
-  s.ring_bytes = std::min<int64_t>(requested_bytes(s.opt.ring_bytes, "ring_bytes", "TESSERA_RING_BYTES", kDefaultRingBytes), int64_t(smem_optin) - s.ring_offset - 8192);
+  s.ring_bytes = std::min<int64_t>(requested_bytes(s.opt.ring_bytes, "ring_bytes", "TESSERA_RING_BYTES", plan.resources.smem_bytes), int64_t(smem_optin) - s.ring_offset - 8192);
   if (s.prop.major < 9) s.ring_bytes = 0;  // bulk copies are sm_90+
   s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 128 * 128;
   s.ring_used = s.ring_bytes;
@@ -342,7 +362,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   if (s.smem > smem_optin)
     fail("plan '{}' needs {} bytes of shared memory per block (largest task working set); device '{}' "
          "allows {}", plan.model, s.smem, s.prop.name, smem_optin);
-  check(megakernel_set_smem(s.smem), "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+  check(raise_megakernel_smem_bound(s.opt.device, s.smem), "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
   int per_sm = 0;
   check(megakernel_max_blocks_per_sm(s.threads, s.smem, &per_sm), "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
   if (int64_t(per_sm) * s.prop.multiProcessorCount < s.blocks)

@@ -28,9 +28,10 @@ struct CudaOptions {
   double watchdog_seconds = 0;          // bound of one wait; 0: $TESSERA_WATCHDOG_SECONDS or 2
   int64_t guard_bytes = 0;              // tests: bytes allocated before and after every buffer
   // Shared memory for the weight stream's ring (instructions/weight_stream.cuh; bulk copies,
-  // so compute capability 9.0 and later only). -1: $TESSERA_RING_BYTES, else 0 (off: slower
-  // than plain loads on an H100, docs/PERF.md); clamped to what the device leaves after the
-  // largest task's working set. 0: weights are read with plain loads (matvec_row.cuh), as
+  // so compute capability 9.0 and later only). -1: $TESSERA_RING_BYTES, else what the plan
+  // asks (Resources::smem_bytes: the lowering's pipeline_stages x 16 KiB, 0 by default,
+  // slower than plain loads on an H100, docs/PERF.md); clamped to what the device leaves
+  // after the largest task's working set. 0: weights are read with plain loads (matvec_row.cuh), as
   // they always are below 9.0.
   int64_t ring_bytes = -1;
   // Bytes of one slot of a warp's ring: a multiple of 128 in [512, 65536]. 0:

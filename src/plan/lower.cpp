@@ -140,8 +140,8 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
     if (v < 0) fail("lower: tile size knobs must be >= 0 (0: choose), got {}", v);
   if (knobs.kv_splits < 0 || knobs.kv_splits > context)
     fail("lower: knob kv_splits={} outside [0, {}] (0: choose; at most the context)", knobs.kv_splits, context);
-  if (knobs.pipeline_stages < 1 || knobs.pipeline_stages > 16)
-    fail("lower: knob pipeline_stages={} outside [1, 16]", knobs.pipeline_stages);
+  if (knobs.pipeline_stages < 0 || knobs.pipeline_stages > 16)
+    fail("lower: knob pipeline_stages={} outside [0, 16]", knobs.pipeline_stages);
   // Round-trip the string knobs through set() so a hand-built LowerConfig gets the same
   // diagnostics as --knob.
   {
@@ -157,9 +157,9 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
   plan.model = label;
   plan.context = context;
   plan.target = target;
-  // 256 threads (8 warps) stream a weight tile; shared memory is a ring of
-  // pipeline_stages weight tiles of 16 KB (e.g. 16 rows x 512 bf16 columns), so the
-  // default 4 stages (64 KB) fits every preset, the smallest being 99 KB.
+  // 256 threads (8 warps) stream a weight tile. Shared memory: the weight ring of
+  // pipeline_stages x 16 KiB the plan asks for (0: none, plain loads); a task's working
+  // set (its input vector, staged rows) comes on top and the runtime sizes it per plan.
   plan.resources.threads = 256;
   plan.resources.regs_per_thread = 128;
   plan.resources.smem_bytes = int64_t(knobs.pipeline_stages) * 16 * 1024;

@@ -53,7 +53,13 @@ struct LowerConfig {
   std::string weight_dtype = "bf16";          // "bf16" or "f32"
   std::string kv_dtype = "bf16";              // "bf16" or "f32"
   int norm_rows_per_task = 0;     // rmsnorm tasks when fuse_norm is off; 0: choose
-  int pipeline_stages = 4;        // weight tiles in flight per block (16 KB of shared memory each)
+  // The fused matvec's weight load path, an instruction variant: 0 streams weights with
+  // 16-byte loads straight into registers; N > 0 through a ring of N x 16 KiB of shared
+  // memory per block filled by Hopper bulk copies ahead of the waits (sm_90 and later;
+  // cuda/instructions/weight_stream.cuh). The plan asks for the ring in
+  // Resources::smem_bytes and the CUDA runtime allocates what it asks. 0 by default: on an
+  // H100 the ring measured slower than plain loads (docs/PERF.md, fourth session).
+  int pipeline_stages = 0;
 
   nlohmann::json to_json() const;
   // Applies "key=value" settings (tessera compile --knob); throws UsageError naming the

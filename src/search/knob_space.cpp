@@ -1,10 +1,11 @@
 // The legal values are derived from the shape, not hard-coded per model: a tile larger than
 // its dimension is the same plan as the dimension itself, so candidates beyond it would be
-// duplicates the search pays for; the pipeline depth is bounded by the target's shared
-// memory (16 KB per stage, plan/lower.cpp) with one stage's worth left for the rest.
+// duplicates the search pays for; the weight ring's depth is bounded by the target's shared
+// memory (16 KiB per stage, plan/lower.h) with one stage's worth left for the rest.
 #include "search/knob_space.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -36,10 +37,12 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
   std::vector<std::string> sms{"0"};
   for (int v : {target.sms / 2, target.sms * 3 / 4})  // fewer, fuller blocks
     if (v >= 1 && v < target.sms) sms.push_back(std::to_string(v));
-  std::vector<std::string> stages;
+  // The weight ring (plan/lower.h): none, or 2, 4 or 8 stages of 16 KiB where bulk copies
+  // exist (sm_90 and later) and the ring leaves a task's working set room (one stage's worth).
+  std::vector<std::string> stages{"0"};
+  const bool bulk_copies = target.arch.rfind("sm_", 0) == 0 && std::atoi(target.arch.c_str() + 3) >= 90;
   for (int s : {2, 4, 8})
-    if (int64_t(s + 1) * 16 * 1024 <= target.smem_per_block) stages.push_back(std::to_string(s));
-  if (stages.empty()) stages.push_back("1");
+    if (bulk_copies && int64_t(s + 1) * 16 * 1024 <= target.smem_per_block) stages.push_back(std::to_string(s));
   std::vector<std::string> splits{"0"};  // 0: the lowering chooses (its default)
   for (int s : {1, 2, 4, 8})
     if (s <= context) splits.push_back(std::to_string(s));

@@ -9,6 +9,7 @@
 // layers). Tokens are compared teacher-forced (both engines fed the CPU's greedy token):
 // a different argmax is allowed only where the CPU's top-2 margin is below
 // bound * max|logit|; every such case is printed.
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,6 +70,38 @@ TEST(CudaEngine, MatchesCpuOnRandomStories260kShape) {
   ring.ring_bytes = int64_t(1) << 30;
   compare_engines(m, plan_for_device(m.config, LowerConfig{}, 256, "stories260k"), 2e-2, 64,
                   "stories260k shape, kv bf16, weight ring", ring);
+}
+
+// The weight ring is the plan's instruction variant (knob pipeline_stages, asked for in
+// Resources::smem_bytes): the runtime allocates what the plan asks where bulk copies exist,
+// and the ring computes the same sums as plain loads, so the logits are bit-identical. Two
+// runners of different shared memory live in one process, as in bench --compare.
+TEST(CudaEngine, PlanAsksForTheWeightRing) {
+  TESSERA_REQUIRE_CUDA();
+  Model m = random_bf16_model("stories260k", 13);
+  LowerConfig plain, ring;
+  ring.pipeline_stages = 4;
+  const Plan p0 = plan_for_device(m.config, plain, 64, "stories260k");
+  const Plan p4 = plan_for_device(m.config, ring, 64, "stories260k ring");
+  ASSERT_EQ(p0.resources.smem_bytes, 0);
+  ASSERT_EQ(p4.resources.smem_bytes, 4 * 16384);
+  // The ring's runner first: the plain runner's smaller shared memory must not shrink the
+  // kernel's bound under it (bench --compare holds both; that failed its launches).
+  CudaEngine b(p4, m);
+  CudaEngine a(p0, m);
+  EXPECT_EQ(a.runner().ring_bytes(), 0);
+  int major = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
+  EXPECT_EQ(b.runner().ring_bytes(), major >= 9 ? 4 * 16384 : 0);
+  int token = 1;
+  for (int pos = 0; pos < 8; ++pos) {
+    const std::vector<float> lb = b.forward(token, pos);
+    const std::vector<float>& la = a.forward(token, pos);
+    ASSERT_EQ(la.size(), lb.size());
+    for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << "pos " << pos << " logit " << i;
+    token = a.next_token();
+    ASSERT_EQ(b.next_token(), token);
+  }
 }
 
 // The real checkpoint (f32 in the file). With f32 weights and cache in the plan the GPU must
