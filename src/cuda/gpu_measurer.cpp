@@ -64,4 +64,27 @@ Measurement GpuMeasurer::measure(const Plan& plan) {
   return m;
 }
 
+PairedRatio GpuMeasurer::compare(const Plan& candidate, const Plan& reference) {
+  PairedRatio r;
+  try {
+    for (const Plan* p : {&candidate, &reference})
+      if (opt_.position >= p->context)
+        fail("position {} is not below the plan's context {}", opt_.position, p->context);
+    std::unique_ptr<TimedStep> a = make_timed_step("megakernel", model_, &candidate, candidate.context);
+    std::unique_ptr<TimedStep> b = make_timed_step("megakernel", model_, &reference, reference.context);
+    TimingOptions t;
+    t.warmup = opt_.warmup;
+    t.steps = opt_.steps;
+    t.working_set_bytes = step_work(model_.config, opt_.position).bytes();
+    const Summary s = summarize(tessera::compare(*a, *b, opt_.position, t).ratios);
+    r.pairs = s.n;
+    r.median = s.median;
+    r.p10 = s.p10;
+    r.p90 = s.p90;
+  } catch (const Error& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
 }  // namespace tessera

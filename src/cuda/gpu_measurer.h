@@ -3,7 +3,8 @@
 // reference engine on the same weights (src/verify/backend_check.h) and rejects it on a
 // logit error above the bf16 bound or an argmax flip that is not a near-tie; measure()
 // times it exactly as `tessera bench` does (warm-up, CUDA events, median, floor guard
-// against the ceilings measured once at construction). The model's weights must be
+// against the ceilings measured once at construction); compare() times a candidate
+// interleaved with the current best as `bench --compare` does. The model's weights must be
 // bf16-exact (the caller rounds them), so the reference sees the numbers the GPU uploads.
 #pragma once
 
@@ -30,6 +31,8 @@ class GpuMeasurer : public Measurer {
   std::string name() const override;
   std::string verify(const Plan& plan) override;
   Measurement measure(const Plan& plan) override;
+  // bench --compare's interleaving (cuda/bench_gpu.h compare), `steps` pairs after the warm-up.
+  PairedRatio compare(const Plan& candidate, const Plan& reference) override;
   const Ceilings& ceilings() const { return ceilings_; }
 
  private:

@@ -26,6 +26,13 @@ struct Measurement {
   std::string error;  // non-empty: the run failed (the message says why)
 };
 
+// Two plans timed interleaved, A B A B ...: the per-pair ratio A / B, summarised.
+struct PairedRatio {
+  int pairs = 0;
+  double median = 0, p10 = 0, p90 = 0;
+  std::string error;  // non-empty: no comparison (the message says why)
+};
+
 // The GPU side of the ladder, implemented by the lead's CUDA code; the search only calls it.
 class Measurer {
  public:
@@ -33,8 +40,18 @@ class Measurer {
   virtual std::string name() const = 0;
   // Runs the plan on the GPU and compares it with the reference; the error, or "" when right.
   virtual std::string verify(const Plan& plan) = 0;
-  // Times the step (interleaved with the current best where the implementation can).
+  // Times the step on its own.
   virtual Measurement measure(const Plan& plan) = 0;
+  // Times `candidate` interleaved with `reference` (the current best), so drift in clocks
+  // and temperature hits both alike. The default cannot: it says so in `error`, and the
+  // ladder keeps the solo times.
+  virtual PairedRatio compare(const Plan& candidate, const Plan& reference) {
+    (void)candidate;
+    (void)reference;
+    PairedRatio r;
+    r.error = name() + " does not time plans interleaved";
+    return r;
+  }
 };
 
 struct EvalSettings {
