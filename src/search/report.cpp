@@ -10,6 +10,7 @@
 
 #include "bench/svg_chart.h"
 #include "core/error.h"
+#include "search/candidate_tree.h"
 
 namespace tessera {
 
@@ -33,14 +34,28 @@ std::string md_cell(std::string s) {
   return out;
 }
 
-// The ok candidate with the lowest cost (the first among equals); costs of one run are of
-// one kind (the loop never mixes them), but the check keeps a mixed database honest.
+// The best as the loop kept it (the plan it wrote to best_plan.json): candidates in id
+// order, the first ok one, then each that is faster beyond the noise than the best so far
+// (faster_beyond_noise; for predicted costs simply lower). So a measured candidate a hair
+// cheaper than the best, inside the noise, is not reported as the winner the loop did not
+// keep. Costs of one run are of one kind (the loop never mixes them), but the check keeps a
+// mixed database honest.
 const CandidateRecord* best_of(const std::vector<CandidateRecord>& cs) {
   const CandidateRecord* best = nullptr;
   for (const CandidateRecord& c : cs)
-    if (c.status == CandidateStatus::Ok && (!best || (c.cost_kind == best->cost_kind && c.cost_s < best->cost_s)))
+    if (c.status == CandidateStatus::Ok &&
+        (!best || (c.cost_kind == best->cost_kind && c.cost_kind != CostKind::None &&
+                   faster_beyond_noise(c.cost_s, c.spread, c.cost_kind, best->cost_s, best->spread, best->cost_kind))))
       best = &c;
   return best;
+}
+
+// The ok candidate with the lowest cost of the best's kind (the first among equals).
+const CandidateRecord* cheapest_of(const std::vector<CandidateRecord>& cs, const CandidateRecord& best) {
+  const CandidateRecord* low = &best;
+  for (const CandidateRecord& c : cs)
+    if (c.status == CandidateStatus::Ok && c.cost_kind == best.cost_kind && c.cost_s < low->cost_s) low = &c;
+  return low;
 }
 
 // Best-so-far after each candidate of a run, in ms (NaN until the first ok one).
@@ -91,6 +106,9 @@ std::string tune_report_markdown(const TuneStore& store) {
       md += fmt::format(", {:.3f}x faster than the root (candidate {}, {})", root->cost_s / best->cost_s, root->id,
                         cost_text(*root));
     md += ".\n\n";
+    if (const CandidateRecord* low = cheapest_of(cs, *best); low != best)
+      md += fmt::format("Lowest recorded cost: candidate {}, {}: within the noise of the best, so not kept.\n\n",
+                        low->id, cost_text(*low));
     md += fmt::format("Knobs: `{}`\n\n", best->knobs.is_null() ? std::string("(a whole plan)") : best->knobs.dump());
     // Lineage, root first.
     std::vector<const CandidateRecord*> chain;
