@@ -3,6 +3,7 @@
 // checkpoint, 20 interleavings each for the small cases, against the CPU reference engine.
 // Pending until the lowering branch is merged (lower(), constant_values(), validate_plan()
 // live there); rename to .cpp then.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -87,6 +88,29 @@ TEST(EmulateLowered, NonDefaultKnobsMatchEngine) {
   }
 }
 
+// Attention folded into the o projection (attn_matvec) computes what the engine does, bit
+// for bit in fp32 (the same per-head arithmetic as attn_partial), at every position of the
+// context, on the shapes small enough to run here: every layer's attention is folded.
+TEST(EmulateLowered, FoldedAttentionMatchesEngineBitForBit) {
+  for (const char* shape : {"tiny", "stories260k"})
+    for (int ctx : {16, 32}) {
+      SCOPED_TRACE(fmt::format("{} context {}", shape, ctx));
+      const Model model = shape_model(shape, 2);
+      LowerConfig cfg;
+      cfg.set("fold_attention=on");
+      const Plan plan = lower(model.config, target_preset("sm_90a"), cfg, ctx, shape);
+      int folded = 0;
+      for (const Task& t : plan.tasks) {
+        EXPECT_NE(t.op, Op::AttnPartial);
+        folded += t.op == Op::AttnMatvec;
+      }
+      EXPECT_GT(folded, 0);
+      ASSERT_TRUE(validate_plan(plan).ok()) << validate_plan(plan).to_text();
+      const ReferenceCheck r = check_against_reference(plan, model, check_options(model, 5, ctx - 3));
+      EXPECT_TRUE(r.passed(0.0)) << r.summary(0.0);
+    }
+}
+
 TEST(EmulateLowered, Stories260KCheckpointMatchesEngine) {
   auto path = test::shared_model("stories260K.bin");
   if (!path) GTEST_SKIP() << "stories260K.bin not found under ../shared/models (set TESSERA_SHARED_DIR)";
@@ -108,7 +132,9 @@ TEST(EmulateLowered, GpuNumericsKeepsTokensOnStories260K) {
 
 TEST(EmulateLowered, PlantedRaceAcceptedByAWeakenedValidatorIsCaught) {
   const Model model = shape_model("tiny", 0);
-  Plan plan = lower(model.config, target_preset("sm_90a"), LowerConfig{}, 32, "tiny");
+  LowerConfig unfolded;
+  unfolded.fold_attention = "off";  // the victim is an attention task
+  Plan plan = lower(model.config, target_preset("sm_90a"), unfolded, 32, "tiny");
   // Drop every wait of the first attention task: it may now read q and the caches before
   // they are written. The real validator rejects this; the "weakened validator" here is no
   // validation at all, and the shadow state must catch it in every interleaving.

@@ -78,6 +78,16 @@ class OneTask {
   }
 
   void run() { execute_task(plan, task, bufs, pos); }
+  // Every buffer as prepare() left it, without its guards.
+  std::vector<std::vector<uint8_t>> initial_bytes() const {
+    std::vector<std::vector<uint8_t>> out;
+    for (const Buffer& b : plan.buffers) {
+      const int64_t es = b.dtype == BufDType::BF16 ? 2 : 4;
+      const std::vector<uint8_t>& raw = before[size_t(b.id)];
+      out.emplace_back(raw.begin() + kGuard * es, raw.end() - kGuard * es);
+    }
+    return out;
+  }
 
   // Exactly the write footprint changed, to non-NaN values; guards and the rest intact.
   void expect_exact_footprint() const {
@@ -281,6 +291,47 @@ TEST(EmulateTwins, AttentionTouchesExactlyItsFootprint) {
         for (int j = 0; j < 8; ++j) EXPECT_EQ(t.get(p.out, (h * 3 + 0) * 8 + j), 0.f);
       }
     }
+  }
+}
+
+// attn_matvec is attention (as attn_partial computes it, one split) followed by the o
+// projection's matvec + residual: the folded twin must give the unfolded pair's bits.
+TEST(EmulateTwins, AttnMatvecIsAttentionThenTheMatvec) {
+  for (auto [pos, rb, re, cache] : {std::tuple{0, 0, 16, BufDType::F32}, std::tuple{5, 3, 11, BufDType::BF16},
+                                    std::tuple{11, 15, 16, BufDType::BF16}}) {
+    SCOPED_TRACE(testing::Message() << "pos " << pos << " rows [" << rb << ", " << re << ")");
+    OneTask t(12);
+    TaskParams p;
+    p.in = t.buf("q", BufferKind::Activation, BufDType::F32, {32});
+    p.in2 = t.buf("k", BufferKind::State, cache, {12, 16});
+    p.in3 = t.buf("v", BufferKind::State, cache, {12, 16});
+    p.w = t.buf("wo", BufferKind::Weight, BufDType::BF16, {16, 32});
+    p.residual = t.buf("x", BufferKind::Activation, BufDType::F32, {16});
+    p.out = t.buf("xa", BufferKind::Activation, BufDType::F32, {16});
+    p.head_dim = 8, p.row_begin = rb, p.row_end = re;  // 4 query heads, 2 kv heads
+    t.prepare(Op::AttnMatvec, p, pos, 31 + uint64_t(pos));
+    t.run();
+    t.expect_exact_footprint();
+
+    // The same inputs through attn_partial (both kv heads) and norm_matvec.
+    Plan two = t.plan;
+    const int32_t attn = int32_t(two.buffers.size());
+    two.buffers.push_back(Buffer{attn, "attn", BufferKind::Activation, BufDType::F32, {32}, ""});
+    std::vector<std::vector<uint8_t>> bytes = t.initial_bytes();
+    bytes.emplace_back(32 * sizeof(float), uint8_t(0));
+    std::vector<BufferData> bd;
+    for (const Buffer& b : two.buffers) bd.push_back(BufferData{bytes[size_t(b.id)].data(), b.dtype, b.shape});
+    Task a;
+    a.op = Op::AttnPartial;
+    a.p.in = p.in, a.p.in2 = p.in2, a.p.in3 = p.in3, a.p.out = attn, a.p.head_dim = 8;
+    a.p.row_begin = 0, a.p.row_end = 2, a.p.chunk = 12;
+    execute_task(two, a, bd, pos);
+    Task m;
+    m.op = Op::NormMatvec;
+    m.p.in = attn, m.p.w = p.w, m.p.residual = p.residual, m.p.out = p.out, m.p.row_begin = rb, m.p.row_end = re;
+    execute_task(two, m, bd, pos);
+    for (int64_t r = rb; r < re; ++r)
+      EXPECT_EQ(t.get(p.out, r), reinterpret_cast<const float*>(bytes[size_t(p.out)].data())[r]) << "row " << r;
   }
 }
 

@@ -38,6 +38,21 @@ int64_t default_splits(const ModelConfig& c, int blocks, int context, int knob) 
   return std::max<int64_t>(1, std::min<int64_t>({blocks / c.num_kv_heads, 32, context / 256}));
 }
 
+// The documented fold rule (lower.h, plan/attn_fold.h), restated: attention is folded into
+// the o projection when asked ("on"; "auto" only with at most 4 MiB of o weights), at
+// contexts of at most 32, when q, the tile's residual rows, the K and V rows (bf16 two to
+// a float) and the scores fit 96 KiB of floats.
+bool expect_fold(const ModelConfig& c, const LowerConfig& k, int blocks, int context) {
+  if (k.fold_attention == "off" || context > 32) return false;
+  const int64_t o_bytes = int64_t(c.hidden_size) * c.num_heads * c.head_dim * (k.weight_dtype == "f32" ? 4 : 2);
+  if (k.fold_attention == "auto" && o_bytes > int64_t(4) << 20) return false;
+  auto pad4 = [](int64_t n) { return (n + 3) / 4 * 4; };
+  const int64_t qd = int64_t(c.num_heads) * c.head_dim, width = int64_t(c.num_kv_heads) * c.head_dim;
+  const int64_t kv = k.kv_dtype == "bf16" ? (context * width + 1) / 2 : context * width;
+  const int64_t o_rows = default_rows(c.hidden_size, blocks, k.o_rows_per_task);
+  return pad4(qd) + pad4(o_rows) + 2 * pad4(kv) + pad4(int64_t(c.num_heads) * context) <= 96 * 1024 / 4;
+}
+
 std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k, int blocks, int context) {
   const int64_t splits = default_splits(c, blocks, context, k.kv_splits);
   const int64_t L = c.num_layers, Hq = c.num_heads, Hkv = c.num_kv_heads;
@@ -64,9 +79,11 @@ std::map<Op, int64_t> expected_counts(const ModelConfig& c, const LowerConfig& k
   std::map<Op, int64_t> m;
   m[Op::Embed] = k.embed_cols_per_task > 0 ? ceil_div(c.hidden_size, k.embed_cols_per_task) : 1;
   m[Op::RmsNorm] = k.fuse_norm ? 0 : 2 * L * ceil_div(c.hidden_size, default_rows(c.hidden_size, blocks, k.norm_rows_per_task));
-  m[Op::NormMatvec] = L * (qkv + o + gu + down);
-  m[Op::AttnPartial] = L * Hkv * splits;
-  m[Op::AttnCombine] = splits > 1 ? L * Hq : 0;
+  const bool fold = expect_fold(c, k, blocks, context);
+  m[Op::NormMatvec] = L * (qkv + (fold ? 0 : o) + gu + down);
+  m[Op::AttnMatvec] = fold ? L * o : 0;
+  m[Op::AttnPartial] = fold ? 0 : L * Hkv * splits;
+  m[Op::AttnCombine] = !fold && splits > 1 ? L * Hq : 0;
   m[Op::LmHeadArgmax] = ceil_div(c.vocab_size, default_rows(c.vocab_size, blocks, k.lm_rows_per_task));
   m[Op::ArgmaxReduce] = 1;
   return m;
@@ -120,7 +137,7 @@ void check_plan(const Plan& plan, const ModelConfig& c, const LowerConfig& k, co
   // Every row of every matvec output written by exactly one task (rotation pairs included).
   std::map<int32_t, std::vector<int>> rows_written;
   for (const Task& t : plan.tasks) {
-    if (t.op != Op::NormMatvec) continue;
+    if (t.op != Op::NormMatvec && t.op != Op::AttnMatvec) continue;
     std::vector<int>& n = rows_written[t.p.out];
     n.resize(size_t(plan.buffers[size_t(t.p.out)].shape.back()), 0);
     for (const Region& w : t.writes)
@@ -199,6 +216,56 @@ TEST(Lower, EveryShapeUnderManyKnobSettings) {
       if (HasFatalFailure()) return;
     }
   }
+}
+
+TEST(Lower, AttentionFoldsIntoTheOProjectionAtShortContexts) {
+  const Target target = target_preset("sm_90a");
+  for (const std::string& name : shape_names()) {
+    const ModelConfig c = shape_config(name);
+    for (int ctx : {16, 32, 33})
+      for (const auto& s : std::vector<std::vector<const char*>>{
+               {"fold_attention=on"},
+               {},  // auto
+               {"fold_attention=on", "counter_granularity=op", "o_rows_per_task=48"},
+               {"fold_attention=on", "kv_dtype=f32"}}) {
+        LowerConfig k;
+        for (const char* kv : s) k.set(kv);
+        Plan plan = lower(c, target, k, ctx, name);
+        check_plan(plan, c, k, fmt::format("{} context {} {}", name, ctx, k.to_json().dump()));
+        if (HasFatalFailure()) return;
+        // A folded o-proj tile waits on every counter its layer's q/k/v tiles signal (it
+        // reads every head), and that is one counter: each wait is a dependent round trip.
+        for (const Task& t : plan.tasks) {
+          if (t.op != Op::AttnMatvec) continue;
+          std::set<int32_t> want, got;
+          for (const Task& u : plan.tasks)
+            if (u.op == Op::NormMatvec && (u.p.out == t.p.in || u.p.out == t.p.in2 || u.p.out == t.p.in3))
+              for (const Signal& sg : u.signals) want.insert(sg.counter);
+          for (const Wait& w : t.waits) got.insert(w.counter);
+          ASSERT_EQ(got, want) << name << " task " << t.id;
+          ASSERT_EQ(t.waits.size(), 1u) << name << " task " << t.id;
+        }
+      }
+  }
+  // Where the rule lands on the headline shapes: asked, the 1B folds up to context 32 and
+  // the 8B's cached rows fit at 16 and not at 32; nothing folds past 32 or when off; by
+  // default ("auto") the small models fold and the 1B and 8B, whose o weights are larger,
+  // do not.
+  auto folded = [&](const char* shape, int ctx, const char* mode) {
+    LowerConfig k;
+    k.fold_attention = mode;
+    const Plan plan = lower(shape_config(shape), target, k, ctx, shape);
+    return std::any_of(plan.tasks.begin(), plan.tasks.end(), [](const Task& t) { return t.op == Op::AttnMatvec; });
+  };
+  EXPECT_TRUE(folded("llama-3.2-1b", 32, "on"));
+  EXPECT_TRUE(folded("llama-3-8b", 16, "on"));
+  EXPECT_FALSE(folded("llama-3-8b", 32, "on"));
+  EXPECT_FALSE(folded("llama-3.2-1b", 33, "on"));
+  EXPECT_FALSE(folded("smollm2-135m", 16, "off"));
+  EXPECT_TRUE(folded("smollm2-135m", 16, "auto"));
+  EXPECT_TRUE(folded("qwen2.5-0.5b", 32, "auto"));
+  EXPECT_FALSE(folded("llama-3.2-1b", 16, "auto"));
+  EXPECT_FALSE(folded("llama-3-8b", 16, "auto"));
 }
 
 TEST(Lower, DefaultsFitEveryPreset) {
@@ -403,7 +470,7 @@ TEST(Lower, KnobErrors) {
   EXPECT_EQ(set_error("qkv_heads_per_task=0"), "knob 'qkv_heads_per_task': expected an integer in [1, 1048576], got '0'");
   std::string unknown = set_error("tiles=3");
   EXPECT_EQ(unknown.rfind("unknown knob 'tiles' (known: rows, qkv_heads_per_task (integer >= 1), ", 0), 0u) << unknown;
-  EXPECT_NE(unknown.find("kv_dtype (bf16 or f32))"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("kv_dtype (bf16 or f32), fold_attention (auto, on or off))"), std::string::npos) << unknown;
   LowerConfig k;
   k.set("rows=32");
   EXPECT_EQ(k.o_rows_per_task, 32);
@@ -522,7 +589,7 @@ TEST(Lower, PrefetchHintsOnWeightTiles) {
     footprint(plan, embed);
     ADD_FAILURE() << "l2_prefetch on embed accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "task 0 (embed): l2_prefetch applies to norm_matvec and lm_head_argmax only");
+    EXPECT_EQ(std::string(e.what()), "task 0 (embed): l2_prefetch applies to norm_matvec, attn_matvec and lm_head_argmax only");
   }
 }
 

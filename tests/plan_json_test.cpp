@@ -174,7 +174,7 @@ TEST(PlanJson, Diagnostics) {
   EXPECT_EQ(error_after(w + "/signals", json::object(), p), "plan.json: " + ws + ".signals: expected an array, got object");
   EXPECT_EQ(error_after(w + "/op", "gemm", p),
             "plan.json: " + ws + ".op: unknown opcode 'gemm' (known: embed, rmsnorm, norm_matvec, attn_partial, "
-            "attn_combine, lm_head_argmax, argmax_reduce)");
+            "attn_combine, lm_head_argmax, argmax_reduce, attn_matvec)");
   EXPECT_EQ(error_after(w + "/sm", -1, p), "plan.json: " + ws + ".sm: -1 is outside [0, 2147483647]");
   EXPECT_EQ(error_after(w + "/params/in", -2, p), "plan.json: " + ws + ".params.in: -2 is outside [-1, 2147483647]");
   EXPECT_EQ(error_after(w + "/params/row_end", int64_t(1) << 50, p),

@@ -26,7 +26,7 @@ std::shared_ptr<const Plan> tiny_plan(const EvalSettings& s, void (*plant)(Plan&
 
 void drop_a_wait(Plan& p) {
   for (Task& t : p.tasks)
-    if (t.op == Op::AttnPartial && !t.waits.empty()) {
+    if ((t.op == Op::AttnPartial || t.op == Op::AttnMatvec) && !t.waits.empty()) {
       t.waits.clear();
       return;
     }

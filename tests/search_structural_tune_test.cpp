@@ -87,6 +87,7 @@ TEST(SearchStructuralTune, LargeModelsCheckTheRecipeOnTheCheckShape) {
   KnobSpace space(s.model, s.target, s.context);
   LowerConfig k;
   k.set("sms=8");
+  k.set("fold_attention=off");  // split_kv needs attention tasks
   const KnobSet knobs = space.from_config(k);
   Plan base = lower(s.model, s.target, space.to_config(knobs), s.context, "tiny");
   RewriteParams rp{5, 1};

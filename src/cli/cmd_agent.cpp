@@ -42,10 +42,11 @@ void add_agent(CLI::App& app) {
                   "model: evaluate predicts costs (default); gpu: evaluate verifies each candidate against the CPU "
                   "reference on the GPU and times it (CUDA builds)")
       ->check(CLI::IsMember({"model", "gpu"}));
-  cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")->capture_default_str();
+  cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([o] {
     if (o->measure == "gpu" && o->db.empty()) throw UsageError("agent --measure gpu: give --db FILE (evaluate needs a run)");
-    if (o->gpu_steps < 1) throw UsageError("agent: --gpu-steps must be >= 1");
 #ifndef TESSERA_HAVE_CUDA
     if (o->measure == "gpu") fail("agent --measure gpu: this tessera was built without a CUDA toolkit");
 #endif

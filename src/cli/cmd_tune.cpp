@@ -103,7 +103,9 @@ void add_tune(CLI::App& app) {
                   "model: costs predicted by the cost model (default); gpu: verify each candidate against the "
                   "CPU reference on the GPU and time it (CUDA builds)")
       ->check(CLI::IsMember({"model", "gpu"}));
-  cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")->capture_default_str();
+  cmd->add_option("--gpu-steps", o->gpu_steps, "--measure gpu: timed repetitions per candidate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--agents", o->agents,
                   "none (default) or llm: the policy's mutations are drawn from LLM plan/code/debug agents with "
                   "probability --agent-rate (docs/AGENTS.md)")

@@ -13,7 +13,7 @@ enum DevDType : int32_t { kF32 = 0, kBF16 = 1, kI32 = 2 };
 
 // Opcodes as plain ints (Op's order, checked likewise).
 enum DevOp : int32_t {
-  kEmbed = 0, kRmsNorm, kNormMatvec, kAttnPartial, kAttnCombine, kLmHeadArgmax, kArgmaxReduce,
+  kEmbed = 0, kRmsNorm, kNormMatvec, kAttnPartial, kAttnCombine, kLmHeadArgmax, kArgmaxReduce, kAttnMatvec,
 };
 
 struct alignas(8) DevBuffer {

@@ -100,7 +100,8 @@ __device__ __forceinline__ void run(const Ctx& c) {
   switch (c.t.op) {
     case kEmbed: run_embed(c); break;
     case kRmsNorm: run_rmsnorm(c); break;
-    case kNormMatvec: run_norm_matvec(c); break;
+    case kNormMatvec:
+    case kAttnMatvec: run_norm_matvec(c); break;  // attention folded in as its prologue
     case kAttnPartial: run_attn_partial(c); break;
     case kAttnCombine: run_attn_combine(c); break;
     case kLmHeadArgmax: run_lm_head_argmax(c); break;
@@ -127,12 +128,12 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
       prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
                     a.l2_prefetch_kv_bytes);
     if (t.l2_prefetch > 0) prefetch_task(a, bufs, t, t.l2_prefetch, 0);  // the plan's hint
+    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;
     }
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();
-    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     run(c);
     signal(a, t);
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 2] = global_timer_ns();

@@ -19,6 +19,7 @@
 #include "cuda/device_plan.h"
 #include "cuda/failed_step_latch.h"
 #include "cuda/watchdog.h"
+#include "plan/attn_fold.h"
 #include "plan/footprint.h"
 #include "plan/lower.h"
 #include "validate/validate.h"
@@ -31,7 +32,7 @@ static_assert(int(BufDType::F32) == kF32 && int(BufDType::BF16) == kBF16 && int(
 static_assert(int(Op::Embed) == kEmbed && int(Op::RmsNorm) == kRmsNorm &&
               int(Op::NormMatvec) == kNormMatvec && int(Op::AttnPartial) == kAttnPartial &&
               int(Op::AttnCombine) == kAttnCombine && int(Op::LmHeadArgmax) == kLmHeadArgmax &&
-              int(Op::ArgmaxReduce) == kArgmaxReduce && kNumOps == 7);
+              int(Op::ArgmaxReduce) == kArgmaxReduce && int(Op::AttnMatvec) == kAttnMatvec && kNumOps == 8);
 
 namespace {
 
@@ -201,6 +202,12 @@ int64_t work_floats(const Plan& plan, const Task& t) {
       const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
       const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
       return matvec_smem(K, matvec_task_rows(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0).total;
+    }
+    case Op::AttnMatvec: {
+      const Buffer& kc = plan.buffers[size_t(t.p.in2)];
+      return attn_fold_smem(plan.buffers[size_t(t.p.in)].shape[0], t.p.head_dim, kc.shape[1], kc.shape[0],
+                            kc.dtype == BufDType::BF16, t.p.row_end - t.p.row_begin)
+          .total;
     }
     case Op::LmHeadArgmax:
       return matvec_smem(plan.buffers[size_t(t.p.in)].shape[0], 0, false, false, t.p.norm >= 0).total;

@@ -200,6 +200,41 @@ void norm_matvec(const Task& t, const Operands& op, int64_t pos) {
   for (int64_t k = 0; k < n; ++k) put(out, base + seg.row(k), y[k]);
 }
 
+// Attention of one query head q[hd] over cache rows [t0, t0 + npos) of kv head g, the
+// engine's order: scores, max-subtracted softmax normalised before the weighted sum.
+// acc[hd] receives the sum; returns (max, sum of exponentials): (-inf, 0) when empty.
+std::pair<float, float> attend_head(const float* q, const BufferData& kc, const BufferData& vc, int64_t g,
+                                    int64_t hd, int64_t t0, int64_t npos, float* acc) {
+  Scratch& s = scratch();
+  const int64_t width = kc.shape[1];
+  const float scale = 1.f / std::sqrt(float(hd));
+  s.scores.resize(size_t(std::max<int64_t>(npos, 1)));
+  float* sc = s.scores.data();
+  // sc[t] = q . k_t * scale
+  for (int64_t i = 0; i < npos; ++i) {
+    const int64_t k_off = (t0 + i) * width + g * hd;
+    float d = 0.f;
+    for (int64_t j = 0; j < hd; ++j) d += q[j] * get(kc, k_off + j);
+    sc[i] = d * scale;
+  }
+  // softmax over the chunk, as the engine's: max, exp(x - max), sum, divide
+  float m = -std::numeric_limits<float>::infinity(), l = 0.f;
+  for (int64_t i = 0; i < npos; ++i) m = std::max(m, sc[i]);
+  for (int64_t i = 0; i < npos; ++i) {
+    sc[i] = std::exp(sc[i] - m);
+    l += sc[i];
+  }
+  for (int64_t i = 0; i < npos; ++i) sc[i] /= l;
+  // acc[hd] = sum_t p_t v_t
+  std::fill(acc, acc + hd, 0.f);
+  for (int64_t i = 0; i < npos; ++i) {
+    const int64_t v_off = (t0 + i) * width + g * hd;
+    const float pr = sc[i];
+    for (int64_t j = 0; j < hd; ++j) acc[j] += pr * get(vc, v_off + j);
+  }
+  return {m, l};
+}
+
 // attn_partial: per query head of kv heads [rb, re), attention over the positions of split
 // `split`: attn_split(pos, split, splits) (plan.h).
 void attn_partial(const Task& t, const Operands& op, int64_t pos) {
@@ -211,44 +246,16 @@ void attn_partial(const Task& t, const Operands& op, int64_t pos) {
   const int64_t hd = p.head_dim, width = kc.shape[1];
   const int64_t hkv = width / hd, hq = qb.shape[0] / hd, group = hq / hkv;
   const PosRange run = attn_split(pos, p.split, p.splits);
-  const int64_t t0 = run.begin, t1 = run.end;
-  const int64_t npos = t1 > t0 ? t1 - t0 : 0;
-  const float scale = 1.f / std::sqrt(float(hd));
+  const int64_t npos = run.end > run.begin ? run.end - run.begin : 0;
 
   BufferData& out = op("out", p.out);
   BufferData* stats = p.splits > 1 ? &op("out2", p.out2) : nullptr;  // [Hq, S, 2]
   const float* q_all = f32_span(qb, 0, qb.shape[0], s.in);
-  s.scores.resize(size_t(std::max<int64_t>(npos, 1)));
   s.acc.resize(size_t(hd));
-  s.conv.resize(size_t(hd));
-
   for (int64_t g = p.row_begin; g < p.row_end; ++g) {
     for (int64_t hh = g * group; hh < (g + 1) * group; ++hh) {
-      const float* q = q_all + hh * hd;
-      float* sc = s.scores.data();
-      // sc[t] = q . k_t * scale
-      for (int64_t i = 0; i < npos; ++i) {
-        const int64_t k_off = (t0 + i) * width + g * hd;
-        float d = 0.f;
-        for (int64_t j = 0; j < hd; ++j) d += q[j] * get(kc, k_off + j);
-        sc[i] = d * scale;
-      }
-      // softmax over the chunk, as the engine's: max, exp(x - max), sum, divide
-      float m = -std::numeric_limits<float>::infinity(), l = 0.f;
-      for (int64_t i = 0; i < npos; ++i) m = std::max(m, sc[i]);
-      for (int64_t i = 0; i < npos; ++i) {
-        sc[i] = std::exp(sc[i] - m);
-        l += sc[i];
-      }
-      for (int64_t i = 0; i < npos; ++i) sc[i] /= l;
-      // acc[hd] = sum_t p_t v_t
       float* acc = s.acc.data();
-      std::fill(acc, acc + hd, 0.f);
-      for (int64_t i = 0; i < npos; ++i) {
-        const int64_t v_off = (t0 + i) * width + g * hd;
-        const float pr = sc[i];
-        for (int64_t j = 0; j < hd; ++j) acc[j] += pr * get(vc, v_off + j);
-      }
+      const auto [m, l] = attend_head(q_all + hh * hd, kc, vc, g, hd, run.begin, npos, acc);
       if (!stats) {
         for (int64_t j = 0; j < hd; ++j) put(out, hh * hd + j, acc[j]);
       } else {
@@ -258,6 +265,31 @@ void attn_partial(const Task& t, const Operands& op, int64_t pos) {
         put(*stats, slot * 2 + 1, l);  // 0 for an empty chunk
       }
     }
+  }
+}
+
+// attn_matvec: h = attention of every query head over rows [0, pos]; out[r] = W[r] . h
+// (+ residual[r]) for r in [rb, re). The same arithmetic as attn_partial without splits
+// followed by the o projection's norm_matvec, so a folded plan computes what the unfolded
+// one does, bit for bit.
+void attn_matvec(const Task& t, const Operands& op, int64_t pos) {
+  const TaskParams& p = t.p;
+  Scratch& s = scratch();
+  const BufferData& qb = op("in", p.in);
+  const BufferData& kc = op("in2", p.in2);
+  const BufferData& vc = op("in3", p.in3);
+  const BufferData& w = op("w", p.w);
+  const int64_t hd = p.head_dim, K = qb.shape[0];
+  const int64_t hkv = kc.shape[1] / hd, group = K / hd / hkv;
+  const float* q_all = f32_span(qb, 0, K, s.in);
+  s.h.resize(size_t(K));
+  for (int64_t hh = 0; hh < K / hd; ++hh) attend_head(q_all + hh * hd, kc, vc, hh / group, hd, 0, pos + 1, s.h.data() + hh * hd);
+  BufferData& out = op("out", p.out);
+  const BufferData* res = p.residual >= 0 ? &op("residual", p.residual) : nullptr;
+  for (int64_t r = p.row_begin; r < p.row_end; ++r) {
+    float y = dot_row(w, r, K, s.h.data());
+    if (res) y = y + get(*res, r);
+    put(out, r, y);
   }
 }
 
@@ -350,6 +382,7 @@ void execute_task(const Plan& plan, const Task& t, std::vector<BufferData>& bufs
     case Op::AttnCombine: attn_combine(t, op); break;
     case Op::LmHeadArgmax: lm_head_argmax(t, op); break;
     case Op::ArgmaxReduce: argmax_reduce(t, op); break;
+    case Op::AttnMatvec: attn_matvec(t, op, pos); break;
   }
 }
 

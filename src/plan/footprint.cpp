@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "plan/attn_fold.h"
 
 namespace tessera {
 
@@ -82,8 +83,8 @@ Footprint footprint(const Plan& plan, const Task& t) {
   auto write = [&](int32_t buf, std::vector<Interval> dims) { f.writes.push_back({buf, std::move(dims)}); };
 
   if (p.rope_pairs && t.op != Op::NormMatvec) c.bad("rope_pairs applies to norm_matvec only");
-  if (p.l2_prefetch != 0 && t.op != Op::NormMatvec && t.op != Op::LmHeadArgmax)
-    c.bad("l2_prefetch applies to norm_matvec and lm_head_argmax only");
+  if (p.l2_prefetch != 0 && t.op != Op::NormMatvec && t.op != Op::LmHeadArgmax && t.op != Op::AttnMatvec)
+    c.bad("l2_prefetch applies to norm_matvec, attn_matvec and lm_head_argmax only");
   switch (t.op) {
     case Op::Embed: {
       // in: token I32 [1]; w: table [V, D]; out: F32 [D]; columns [rb, re).
@@ -257,6 +258,54 @@ Footprint footprint(const Plan& plan, const Task& t) {
       read(p.in, {fixed(rb, re), fixed(0, s), fixed(0, hd)});
       read(p.in2, {fixed(rb, re), fixed(0, s), fixed(0, 2)});
       write(p.out, {fixed(rb * hd, re * hd)});
+      break;
+    }
+    case Op::AttnMatvec: {
+      // in: q F32 [Hq*hd]; in2, in3: k/v caches [ctx, Hkv*hd]; w: [N, Hq*hd]; residual: [N]
+      // (optional); out: F32 [N]. Rows [rb, re) of out; every head's attention over rows
+      // [0, pos] of the caches, in shared memory (plan/attn_fold.h), hence the context bound.
+      const Buffer& q = c.buf("in", p.in, BufDType::F32, 1);
+      const Buffer& kc = c.weight("in2", p.in2, 2);
+      const Buffer& vc = c.weight("in3", p.in3, 2);
+      if (kc.kind != BufferKind::State || vc.kind != BufferKind::State)
+        c.bad("k/v caches (in2, in3) must be state buffers");
+      if (kc.dtype != vc.dtype) c.bad("k and v caches must share a dtype");
+      c.dim_eq(kc, 0, plan.context, "k cache rows = plan context");
+      c.dim_eq(vc, 0, plan.context, "v cache rows = plan context");
+      c.dim_eq(vc, 1, kc.shape[1], "v cache width = k cache width");
+      const int64_t hd = p.head_dim;
+      if (hd <= 0) c.bad(fmt::format("head_dim {} must be positive", hd));
+      if (kc.shape[1] % hd != 0 || q.shape[0] % hd != 0)
+        c.bad(fmt::format("q ({}) and cache width ({}) must be multiples of head_dim {}", q.shape[0], kc.shape[1], hd));
+      if ((q.shape[0] / hd) % (kc.shape[1] / hd) != 0)
+        c.bad(fmt::format("{} query heads are not a multiple of {} kv heads", q.shape[0] / hd, kc.shape[1] / hd));
+      if (plan.context > kAttnFoldMaxContext)
+        c.bad(fmt::format("attention folded into a matvec holds every cached row in shared memory: the plan's "
+                          "context {} exceeds its limit of {}",
+                          plan.context, kAttnFoldMaxContext));
+      const Buffer& w = c.weight("w", p.w, 2);
+      c.dim_eq(w, 1, q.shape[0], "weight columns = attention output length");
+      const int64_t N = w.shape[0];
+      c.rows(N, "weight rows");
+      c.absent("norm", p.norm);
+      c.absent("w2", p.w2);
+      c.absent("bias", p.bias);
+      c.absent("qk_norm", p.qk_norm);
+      c.absent("rope", p.rope);
+      c.absent("out2", p.out2);
+      if (p.out_at_pos) c.bad("out_at_pos applies to norm_matvec only");
+      if (p.splits != 1 || p.split != 0) c.bad(fmt::format("split {} of {}: attn_matvec does not split", p.split, p.splits));
+      const Interval positions{Affine{0, 0}, Affine{1, 1}, plan.context};
+      read(p.in, {fixed(0, q.shape[0])});
+      read(p.in2, {positions, fixed(0, kc.shape[1])});
+      read(p.in3, {positions, fixed(0, vc.shape[1])});
+      read(p.w, {fixed(rb, re), fixed(0, q.shape[0])});
+      if (p.residual >= 0) {
+        c.dim_eq(c.buf("residual", p.residual, BufDType::F32, 1), 0, N, "residual");
+        read(p.residual, {fixed(rb, re)});
+      }
+      c.dim_eq(c.buf("out", p.out, BufDType::F32, 1), 0, N, "output");
+      write(p.out, {fixed(rb, re)});
       break;
     }
     case Op::LmHeadArgmax: {

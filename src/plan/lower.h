@@ -37,6 +37,17 @@ struct LowerConfig {
   int sms = 0;                    // blocks used; 0: every SM of the target
   int kv_splits = 0;              // split-KV factor for attention (1: no combine step; 0: choose)
   bool fuse_norm = true;          // RMSNorm as a prologue of each matvec (else rmsnorm tasks)
+  // Attention folded into the o projection (Op::AttnMatvec, plan/attn_fold.h): each o-proj
+  // tile computes every head's attention from q and the cached rows itself, one dependent
+  // stage per layer fewer. Only where the plan's context is at most kAttnFoldMaxContext and
+  // the working set fits every target's shared memory; otherwise attention keeps its tasks.
+  // "on": wherever it fits; "off": never; "auto": where it fits and the o projection's
+  // weights are at most kAttnFoldAutoMaxOBytes. The unfolded plan streams the o weights
+  // into L2 while attention runs; folded, they stream inside the o-proj tiles. Measured on
+  // an H100 at positions 1 and 15 (docs/PERF.md, twelfth session): SmolLM2-135M (0.7 MB of
+  // o weights per layer) 3.6% and 6.8% faster, Qwen2.5-0.5B (1.6 MB) 2.4% and 6.7%; the
+  // 1B (8.4 MB) 0.6% and 4.4% slower, the 8B (33.5 MB) 2.3% and 5.5% slower.
+  std::string fold_attention = "auto";
   // L2 prefetch hints (TaskParams::l2_prefetch), each issued before the task's waits: o-proj
   // tiles ask for their whole weight tile while only the attention SMs use the memory
   // system; gate/up, q/k/v and down tiles for up to this many KiB of their tile (of each

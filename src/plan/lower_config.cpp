@@ -82,6 +82,7 @@ const std::vector<Knob>& knobs() {
       choice_knob("queue_order", "bytes or round_robin", &LowerConfig::queue_order, {"bytes", "round_robin"}),
       choice_knob("weight_dtype", "bf16 or f32", &LowerConfig::weight_dtype, {"bf16", "f32"}),
       choice_knob("kv_dtype", "bf16 or f32", &LowerConfig::kv_dtype, {"bf16", "f32"}),
+      choice_knob("fold_attention", "auto, on or off", &LowerConfig::fold_attention, {"auto", "on", "off"}),
   };
   return table;
 }

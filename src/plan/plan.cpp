@@ -5,7 +5,7 @@ namespace tessera {
 namespace {
 constexpr const char* kOpNames[kNumOps] = {"embed",         "rmsnorm",        "norm_matvec",
                                            "attn_partial",  "attn_combine",   "lm_head_argmax",
-                                           "argmax_reduce"};
+                                           "argmax_reduce", "attn_matvec"};
 }
 
 std::string op_name(Op op) {

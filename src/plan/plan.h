@@ -82,8 +82,12 @@ enum class Op : uint8_t {
   AttnCombine,   // merge split-KV partials -> attention output
   LmHeadArgmax,  // rmsnorm -> LM head rows -> logits tile + (max, argmax) partial
   ArgmaxReduce,  // partials -> next token id
+  // Attention of every query head over positions [0, pos] -> W rows -> [+residual] -> out:
+  // attention folded into the o projection's prologue at short contexts, so a layer has
+  // one dependent stage fewer (plan/attn_fold.h).
+  AttnMatvec,
 };
-inline constexpr int kNumOps = 7;
+inline constexpr int kNumOps = 8;
 
 // Operands of a task. Buffer fields hold a buffer id or -1 (absent). Which fields an
 // opcode uses, and with what shapes, is specified per opcode in docs/SCHEDULE_IR.md and

@@ -35,6 +35,27 @@ struct TreeNode {
 // (relative (p90 - p10) / median) added together. Different kinds never compare: throws.
 bool faster_beyond_noise(double a_s, double a_spread, CostKind a_kind, double b_s, double b_spread, CostKind b_kind);
 
+// The best a run keeps, replayed over its candidates in id order: the first ok one with a
+// cost, then each that is faster beyond the noise than the best so far (costs of another
+// kind never replace it). The loop keeps exactly this one as it runs, so a resumed run and
+// the report name the candidate the loop wrote to best_plan.json. Returns an index into cs.
+template <class Candidate>
+std::optional<size_t> kept_best(const std::vector<Candidate>& cs) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < cs.size(); ++i) {
+    const Candidate& c = cs[i];
+    if (c.status != CandidateStatus::Ok || c.cost_kind == CostKind::None) continue;
+    if (!best) {
+      best = i;
+      continue;
+    }
+    const Candidate& b = cs[*best];
+    if (b.cost_kind == c.cost_kind && faster_beyond_noise(c.cost_s, c.spread, c.cost_kind, b.cost_s, b.spread, b.cost_kind))
+      best = i;
+  }
+  return best;
+}
+
 class SearchTree {
  public:
   // Adds a node; its parent (unless -1) must be in the tree. Throws tessera::Error otherwise.

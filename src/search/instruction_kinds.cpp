@@ -19,7 +19,7 @@ const std::vector<InstructionKind>& instruction_kinds() {
       {"gate_up", {"gate_up_rows_per_task", "gate_up_prefetch_kib"}},
       {"down", {"down_rows_per_task", "down_prefetch_kib"}},
       {"lm_head", {"lm_rows_per_task"}},
-      {"attention", {"kv_splits"}},
+      {"attention", {"kv_splits", "fold_attention"}},
       {"norm", {"fuse_norm"}},
       {kScheduleKind, {"sms", "pipeline_stages", "queue_order", "counter_granularity"}},
   };
@@ -34,7 +34,8 @@ std::string task_kind(const Plan& plan, const Task& t) {
     case Op::AttnCombine: return "attention";
     case Op::LmHeadArgmax:
     case Op::ArgmaxReduce: return "lm_head";
-    case Op::NormMatvec: break;
+    case Op::NormMatvec:
+    case Op::AttnMatvec: break;  // attention folded into the o projection: an "o" tile
   }
   if (t.p.w < 0 || size_t(t.p.w) >= plan.buffers.size()) fail("task {}: matvec without a weight buffer", t.id);
   const std::string& w = plan.buffers[size_t(t.p.w)].weight;

@@ -83,6 +83,7 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
       {"sms", sms},
       {"pipeline_stages", stages},
       {"fuse_norm", {"true", "false"}},
+      {"fold_attention", {"auto", "on", "off"}},
       {"counter_granularity", {"group", "op"}},
       {"queue_order", {"bytes", "round_robin"}},
   };

@@ -34,20 +34,12 @@ std::string md_cell(std::string s) {
   return out;
 }
 
-// The best as the loop kept it (the plan it wrote to best_plan.json): candidates in id
-// order, the first ok one, then each that is faster beyond the noise than the best so far
-// (faster_beyond_noise; for predicted costs simply lower). So a measured candidate a hair
-// cheaper than the best, inside the noise, is not reported as the winner the loop did not
-// keep. Costs of one run are of one kind (the loop never mixes them), but the check keeps a
-// mixed database honest.
+// The best as the loop kept it (the plan it wrote to best_plan.json; kept_best): a measured
+// candidate a hair cheaper than the best, inside the noise, is not reported as the winner
+// the loop did not keep.
 const CandidateRecord* best_of(const std::vector<CandidateRecord>& cs) {
-  const CandidateRecord* best = nullptr;
-  for (const CandidateRecord& c : cs)
-    if (c.status == CandidateStatus::Ok &&
-        (!best || (c.cost_kind == best->cost_kind && c.cost_kind != CostKind::None &&
-                   faster_beyond_noise(c.cost_s, c.spread, c.cost_kind, best->cost_s, best->spread, best->cost_kind))))
-      best = &c;
-  return best;
+  const std::optional<size_t> i = kept_best(cs);
+  return i ? &cs[*i] : nullptr;
 }
 
 // The ok candidate with the lowest cost of the best's kind (the first among equals).

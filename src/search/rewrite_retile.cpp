@@ -24,14 +24,14 @@ bool signals_full_joins(const Plan& plan, const Task& t) {
 }
 
 bool splittable(const Plan& plan, const Task& t) {
-  if (t.op != Op::NormMatvec) return false;
+  if (t.op != Op::NormMatvec && t.op != Op::AttnMatvec) return false;
   const int64_t q = quantum(t);
   return q > 0 && t.p.row_end - t.p.row_begin >= 2 * q && signals_full_joins(plan, t);
 }
 
 // a and b compute adjacent rows of the same instruction and synchronise identically.
 bool mergeable(const Task& a, const Task& b) {
-  if (a.op != Op::NormMatvec || b.op != Op::NormMatvec || a.p.row_end != b.p.row_begin) return false;
+  if (a.op != b.op || (a.op != Op::NormMatvec && a.op != Op::AttnMatvec) || a.p.row_end != b.p.row_begin) return false;
   TaskParams pa = a.p, pb = b.p;
   pa.row_begin = pb.row_begin = 0;
   pa.row_end = pb.row_end = 0;
@@ -80,7 +80,7 @@ std::optional<RewriteOutcome> merge(const Plan& plan, const TaskGraph& g, soundn
   // Tiles by (weight, row_begin) so adjacent tiles of one instruction are neighbours.
   std::vector<int32_t> mm;
   for (const Task& t : plan.tasks)
-    if (t.op == Op::NormMatvec) mm.push_back(t.id);
+    if (t.op == Op::NormMatvec || t.op == Op::AttnMatvec) mm.push_back(t.id);
   std::sort(mm.begin(), mm.end(), [&](int32_t a, int32_t b) {
     const Task &x = plan.tasks[size_t(a)], &y = plan.tasks[size_t(b)];
     return std::tuple(x.p.w, x.p.out, x.p.row_begin) < std::tuple(y.p.w, y.p.out, y.p.row_begin);

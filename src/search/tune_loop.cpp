@@ -263,20 +263,13 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     }
     tree.add(tree_node_of(c, space));
   }
-  // The best as this loop keeps it (finish below), replayed over what the store holds: the
-  // first ok candidate, then each faster beyond the noise than the best so far. The report
-  // names the same one (report.cpp).
+  // The best as this loop keeps it (finish below), replayed over what the store holds
+  // (kept_best; the report names the same one).
   std::optional<int64_t> best;
-  for (int64_t id : tree.ids()) {
-    const TreeNode& n = tree.node(id);
-    if (n.status != CandidateStatus::Ok || n.cost_kind == CostKind::None) continue;
-    if (!best) {
-      best = id;
-      continue;
-    }
-    const TreeNode& b = tree.node(*best);
-    if (b.cost_kind == n.cost_kind && faster_beyond_noise(n.cost_s, n.spread, n.cost_kind, b.cost_s, b.spread, b.cost_kind))
-      best = id;
+  {
+    std::vector<TreeNode> nodes;
+    for (int64_t id : tree.ids()) nodes.push_back(tree.node(id));
+    if (const std::optional<size_t> i = kept_best(nodes)) best = nodes[*i].id;
   }
 
   const auto t0 = std::chrono::steady_clock::now();

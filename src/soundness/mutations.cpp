@@ -169,12 +169,13 @@ std::optional<Plan> partial_threshold_shared_counter(const Plan& base, Rng& rng)
   return p;
 }
 
-// The attention task stops waiting for the k/v append: the append tasks signal a counter
-// nobody waits on, and the waits they fed shrink to what is left.
+// The attention task (or an o-proj tile with attention folded in) stops waiting for the k/v
+// append: the append tasks signal a counter nobody waits on, and the waits they fed shrink
+// to what is left.
 std::optional<Plan> kv_read_before_append(const Plan& base, Rng& rng) {
   std::vector<int32_t> c;
   for (const Task& t : base.tasks)
-    if (t.op == Op::AttnPartial) c.push_back(t.id);
+    if (t.op == Op::AttnPartial || t.op == Op::AttnMatvec) c.push_back(t.id);
   if (c.empty()) return std::nullopt;
   Plan p = base;
   const Task a = p.tasks[size_t(pick(c, rng))];
@@ -270,7 +271,8 @@ std::optional<Plan> read_unwritten(const Plan& base, Rng& rng) {
     return pair_task(t) ? matvec_task_rows(t.p).pairs.count : (t.p.row_end - t.p.row_begin) / align(t);
   };
   for (const Task& t : base.tasks)
-    if ((t.op == Op::NormMatvec || t.op == Op::Embed || t.op == Op::RmsNorm || t.op == Op::AttnCombine) &&
+    if ((t.op == Op::NormMatvec || t.op == Op::AttnMatvec || t.op == Op::Embed || t.op == Op::RmsNorm ||
+         t.op == Op::AttnCombine) &&
         units_of(t) > 1)
       c.push_back(t.id);
   if (c.empty()) return std::nullopt;

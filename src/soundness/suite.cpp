@@ -33,15 +33,16 @@ std::vector<std::pair<std::string, Plan>> base_plans() {
     std::vector<std::string> knobs;
   };
   // Small shapes and context keep the oracle fast; the knobs vary the structure the
-  // mutations find (split-KV combine tasks, rmsnorm tasks, one counter per op).
+  // mutations find (split-KV combine tasks, rmsnorm tasks, one counter per op; attention
+  // folded into the o projection, the default at this context, or in tasks of its own).
   const std::vector<Spec> specs = {
       {"tiny", 4, {}},
-      {"tiny", 8, {"kv_splits=2"}},
+      {"tiny", 8, {"kv_splits=2", "fold_attention=off"}},
       {"tiny", 6, {"fuse_norm=false"}},
       {"tiny", 5, {"counter_granularity=op"}},
-      {"tiny", 4, {"kv_splits=2", "fuse_norm=false", "queue_order=round_robin"}},
+      {"tiny", 4, {"kv_splits=2", "fuse_norm=false", "queue_order=round_robin", "fold_attention=off"}},
       {"stories260k", 8, {}},
-      {"stories260k", 6, {"kv_splits=2", "counter_granularity=op"}},
+      {"stories260k", 6, {"kv_splits=2", "counter_granularity=op", "fold_attention=off"}},
   };
   std::vector<std::pair<std::string, Plan>> out;
   for (const Spec& s : specs) {

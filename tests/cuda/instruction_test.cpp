@@ -299,6 +299,41 @@ TEST(CudaInstr, AttnPartial) {
     }
 }
 
+TEST(CudaInstr, AttnMatvec) {
+  TESSERA_REQUIRE_CUDA();
+  // Attention folded into the o projection: every head over rows [0, pos], then the tile's
+  // rows of W and the residual. 1B-like (32 heads, groups of 4, hd 64) at positions 0, 1
+  // and the context's last; an 8B-like width; qwen-like groups of 7; f32 caches; hd 16 and
+  // odd widths (the element-by-element gather); a tile without a residual.
+  struct Case { int64_t hq, hkv, hd, ctx, N, rb, re, pos; BufDType cd, wd; bool residual; };
+  const std::vector<Case> cases = {
+      {32, 8, 64, 16, 256, 0, 16, 0, H, H, true},    {32, 8, 64, 16, 256, 16, 48, 1, H, H, true},
+      {32, 8, 64, 32, 256, 200, 256, 31, H, H, true}, {64, 8, 128, 16, 128, 32, 64, 9, H, H, true},
+      {14, 2, 64, 24, 96, 5, 37, 17, H, F, true},     {8, 2, 64, 8, 64, 0, 64, 7, F, H, false},
+      {6, 3, 16, 5, 40, 3, 11, 4, H, H, true},        {12, 4, 24, 7, 30, 0, 30, 6, H, F, true},
+      {6, 3, 16, 5, 40, 1, 10, 3, F, H, true},
+  };
+  uint64_t seed = 450;
+  for (const Case& k : cases) {
+    PlanBuilder pb(int32_t(k.ctx));
+    TaskParams p;
+    p.in = pb.add("q", A, F, {k.hq * k.hd});
+    p.in2 = pb.add("k_cache", S, k.cd, {k.ctx, k.hkv * k.hd});
+    p.in3 = pb.add("v_cache", S, k.cd, {k.ctx, k.hkv * k.hd});
+    p.w = pb.add("wo", W, k.wd, {k.N, k.hq * k.hd});
+    if (k.residual) p.residual = pb.add("x", A, F, {k.N});
+    p.out = pb.add("xa", A, F, {k.N});
+    p.head_dim = int32_t(k.hd);
+    p.row_begin = k.rb;
+    p.row_end = k.re;
+    pb.task(Op::AttnMatvec, p);
+    run_case(pb.plan, k.pos, seed++, 1,
+             fmt::format("attn_matvec Hq={} Hkv={} hd={} ctx={} rows [{},{}) of {} pos={} cache={} w={}{}", k.hq, k.hkv,
+                         k.hd, k.ctx, k.rb, k.re, k.N, k.pos, buf_dtype_name(k.cd), buf_dtype_name(k.wd),
+                         k.residual ? "" : " no residual"));
+  }
+}
+
 TEST(CudaInstr, AttnCombine) {
   TESSERA_REQUIRE_CUDA();
   struct Case { int64_t hq; int splits; int64_t hd, rb, re; };

@@ -47,7 +47,7 @@ __device__ inline int64_t elem_bytes(int32_t dtype) { return dtype == kBF16 ? 2 
 // (attention). Other opcodes read little and are skipped.
 __device__ inline void prefetch_task(const KernelArgs& a, const DevBuffer* bufs, const DevTask& t,
                                      int64_t weight_cap, int64_t kv_cap) {
-  if ((t.op == kNormMatvec || t.op == kLmHeadArgmax) && weight_cap > 0) {
+  if ((t.op == kNormMatvec || t.op == kLmHeadArgmax || t.op == kAttnMatvec) && weight_cap > 0) {
     const int64_t cap = weight_cap;
     const int32_t ws[2] = {t.w, t.op == kNormMatvec ? t.w2 : -1};
     const int64_t each = ws[1] >= 0 ? cap / 2 : cap;

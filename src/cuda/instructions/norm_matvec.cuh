@@ -1,5 +1,6 @@
 // norm_matvec: the fused matrix-vector instruction (docs/SCHEDULE_IR.md). Prologue: the
-// whole input vector, RMS-normalised when `norm` is set, into shared memory (every tile
+// whole input vector, RMS-normalised when `norm` is set, or for attn_matvec every head's
+// attention (attn_fold.cuh), into shared memory (every tile
 // recomputes the norm: D floats, negligible next to its weight rows). Body: rows split
 // across warps, one or two rows per warp at a time (matvec_row.cuh). Epilogue in the order the
 // spec lists: bias, silu(w·h) * (w2·h), per-head qk-norm, RoPE, residual, store (bf16
@@ -13,6 +14,7 @@
 #pragma once
 
 #include "cuda/device/rope_trig.cuh"
+#include "cuda/instructions/attn_fold.cuh"
 #include "cuda/instructions/matvec_row.cuh"
 #include "cuda/instructions/weight_stream.cuh"
 #include "plan/rope_pairs.h"
@@ -52,7 +54,8 @@ __device__ inline void norm_matvec(const Ctx& c) {
   auto residual_rows = [&] { return c.work + layout(staged).res; };
   GatherSeg extra;
   if (t.residual >= 0) extra = GatherSeg{c.work + m.res, static_cast<const float*>(c.buf(t.residual).ptr) + t.row_begin, kF32, false, t.row_end - t.row_begin};
-  load_normed_input(c, t.in, t.norm, h, c.work + m.g, extra);
+  if (t.op == kAttnMatvec) attn_fold_input(c, h, extra);  // attention folded in: h = its output
+  else load_normed_input(c, t.in, t.norm, h, c.work + m.g, extra);
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   const bool gated = t.w2 >= 0;

@@ -132,7 +132,7 @@ __device__ __forceinline__ int64_t stream_row(const WarpStream& s, int64_t index
 // not depend on the warp.
 __device__ inline WarpStream weight_stream(const KernelArgs& a, const DevTask& t, float* smem) {
   WarpStream s;
-  if (t.op != kNormMatvec && t.op != kLmHeadArgmax) return s;
+  if (t.op != kNormMatvec && t.op != kLmHeadArgmax && t.op != kAttnMatvec) return s;
   const StreamRing r = stream_ring(a, smem);
   if (r.per_warp == 0) return s;
   const DevBuffer* bufs = block_buffers(a, smem);
