@@ -128,12 +128,12 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
       prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
                     a.l2_prefetch_kv_bytes);
     if (t.l2_prefetch > 0) prefetch_task(a, bufs, t, t.l2_prefetch, 0);  // the plan's hint
-    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;
     }
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();
+    const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     run(c);
     signal(a, t);
     if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 2] = global_timer_ns();

@@ -72,6 +72,29 @@ int64_t mul(int64_t a, int64_t b, const Where& where) {
   return r;
 }
 
+// q and the k/v caches of an attention opcode (attn_partial, attn_matvec), checked: q F32
+// [Hq*hd], caches state buffers [context, Hkv*hd], whole heads, Hq a multiple of Hkv.
+struct AttnOperands {
+  const Buffer &q, &kc, &vc;
+  int64_t hd, hkv, hq;
+};
+AttnOperands attn_operands(const Checker& c, const Plan& plan, const TaskParams& p) {
+  const int64_t hd = p.head_dim;
+  if (hd <= 0) c.bad(fmt::format("head_dim {} must be positive", hd));
+  const Buffer& q = c.buf("in", p.in, BufDType::F32, 1);
+  const Buffer& kc = c.buf("in2", p.in2, BufDType::BF16, 2);
+  const Buffer& vc = c.buf("in3", p.in3, BufDType::BF16, 2);
+  if (kc.kind != BufferKind::State || vc.kind != BufferKind::State) c.bad("k/v caches (in2, in3) must be state buffers");
+  c.dim_eq(kc, 0, plan.context, "k cache rows = plan context");
+  c.dim_eq(vc, 0, plan.context, "v cache rows = plan context");
+  c.dim_eq(vc, 1, kc.shape[1], "v cache width = k cache width");
+  if (kc.shape[1] % hd != 0 || q.shape[0] % hd != 0)
+    c.bad(fmt::format("q ({}) and cache width ({}) must be multiples of head_dim {}", q.shape[0], kc.shape[1], hd));
+  const int64_t hkv = kc.shape[1] / hd, hq = q.shape[0] / hd;
+  if (hq % hkv != 0) c.bad(fmt::format("{} query heads are not a multiple of {} kv heads", hq, hkv));
+  return {q, kc, vc, hd, hkv, hq};
+}
+
 }  // namespace
 
 Footprint footprint(const Plan& plan, const Task& t) {
@@ -192,21 +215,9 @@ Footprint footprint(const Plan& plan, const Task& t) {
       // in: q F32 [Hq*hd]; in2, in3: k/v cache [ctx, Hkv*hd]; rows [rb, re) = kv heads.
       // splits == 1: out = attention output F32 [Hq*hd] (no out2).
       // splits > 1: out = partial outputs F32 [Hq, splits, hd], out2 = (max, sum) F32 [Hq, splits, 2].
-      const int64_t hd = p.head_dim;
-      if (hd <= 0) c.bad(fmt::format("head_dim {} must be positive", hd));
-      const Buffer& q = c.buf("in", p.in, BufDType::F32, 1);
-      const Buffer& kc = c.buf("in2", p.in2, BufDType::BF16, 2);
-      const Buffer& vc = c.buf("in3", p.in3, BufDType::BF16, 2);
-      if (kc.kind != BufferKind::State || vc.kind != BufferKind::State)
-        c.bad("k/v caches (in2, in3) must be state buffers");
-      c.dim_eq(kc, 0, plan.context, "k cache rows = plan context");
-      c.dim_eq(vc, 0, plan.context, "v cache rows = plan context");
-      c.dim_eq(vc, 1, kc.shape[1], "v cache width = k cache width");
-      if (kc.shape[1] % hd != 0 || q.shape[0] % hd != 0)
-        c.bad(fmt::format("q ({}) and cache width ({}) must be multiples of head_dim {}", q.shape[0], kc.shape[1], hd));
-      const int64_t hkv = kc.shape[1] / hd, hq = q.shape[0] / hd;
-      if (hq % hkv != 0) c.bad(fmt::format("{} query heads are not a multiple of {} kv heads", hq, hkv));
-      const int64_t group = hq / hkv;
+      const AttnOperands a = attn_operands(c, plan, p);
+      const Buffer& q = a.q;
+      const int64_t hd = a.hd, hkv = a.hkv, hq = a.hq, group = hq / hkv;
       c.rows(hkv, "kv heads");
       if (p.splits < 1 || p.split < 0 || p.split >= p.splits)
         c.bad(fmt::format("split {} of {} is not valid", p.split, p.splits));
@@ -264,21 +275,10 @@ Footprint footprint(const Plan& plan, const Task& t) {
       // in: q F32 [Hq*hd]; in2, in3: k/v caches [ctx, Hkv*hd]; w: [N, Hq*hd]; residual: [N]
       // (optional); out: F32 [N]. Rows [rb, re) of out; every head's attention over rows
       // [0, pos] of the caches, in shared memory (plan/attn_fold.h), hence the context bound.
-      const Buffer& q = c.buf("in", p.in, BufDType::F32, 1);
-      const Buffer& kc = c.weight("in2", p.in2, 2);
-      const Buffer& vc = c.weight("in3", p.in3, 2);
-      if (kc.kind != BufferKind::State || vc.kind != BufferKind::State)
-        c.bad("k/v caches (in2, in3) must be state buffers");
+      const AttnOperands a = attn_operands(c, plan, p);
+      const Buffer &q = a.q, &kc = a.kc, &vc = a.vc;
+      // The GPU prologue reads both caches with the k cache's element type.
       if (kc.dtype != vc.dtype) c.bad("k and v caches must share a dtype");
-      c.dim_eq(kc, 0, plan.context, "k cache rows = plan context");
-      c.dim_eq(vc, 0, plan.context, "v cache rows = plan context");
-      c.dim_eq(vc, 1, kc.shape[1], "v cache width = k cache width");
-      const int64_t hd = p.head_dim;
-      if (hd <= 0) c.bad(fmt::format("head_dim {} must be positive", hd));
-      if (kc.shape[1] % hd != 0 || q.shape[0] % hd != 0)
-        c.bad(fmt::format("q ({}) and cache width ({}) must be multiples of head_dim {}", q.shape[0], kc.shape[1], hd));
-      if ((q.shape[0] / hd) % (kc.shape[1] / hd) != 0)
-        c.bad(fmt::format("{} query heads are not a multiple of {} kv heads", q.shape[0] / hd, kc.shape[1] / hd));
       if (plan.context > kAttnFoldMaxContext)
         c.bad(fmt::format("attention folded into a matvec holds every cached row in shared memory: the plan's "
                           "context {} exceeds its limit of {}",

@@ -72,6 +72,14 @@ int32_t emit_rmsnorm(Builder& b, const Tiles& tiles, const std::string& name, in
   return done;
 }
 
+// Layer l's weight `suffix` (model.h's canonical names) and its f32 activation "name.l".
+int32_t layer_w(Builder& b, int l, const char* suffix, std::vector<int64_t> shape) {
+  return b.weight(layer_weight(l, suffix), std::move(shape));
+}
+int32_t layer_act(Builder& b, int l, const std::string& name, std::vector<int64_t> shape) {
+  return b.add_buffer(fmt::format("{}.{}", name, l), kAct, kF32, std::move(shape));
+}
+
 // An L2 prefetch hint (TaskParams::l2_prefetch): `kib` KiB of a tile of weight w that
 // reads `rows` rows, never more than those rows (larger knob values ask for the tile).
 int64_t tile_hint(const Builder& b, int kib, int64_t rows, int32_t w) {
@@ -99,8 +107,8 @@ template <class Input, class WaitOn>
 LayerIn emit_o_proj(Builder& b, const Tiles& tiles, int l, int32_t x, Op op, Input input, WaitOn wait) {
   const ModelConfig& c = b.config;
   const int64_t D = c.hidden_size, qd = c.num_heads * c.head_dim;
-  const int32_t wo = b.weight(layer_weight(l, "self_attn.o_proj.weight"), {D, qd});
-  const int32_t xa = b.add_buffer(fmt::format("xa.{}", l), kAct, kF32, {D});
+  const int32_t wo = layer_w(b, l, "self_attn.o_proj.weight", {D, qd});
+  const int32_t xa = layer_act(b, l, "xa", {D});
   b.begin_stage();
   const int32_t xa_ready = b.add_counter(fmt::format("l{}.xa", l));
   for (auto [r0, r1] : split_range(D, tiles.o_rows)) {
@@ -130,35 +138,29 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
   const int64_t ctx = b.plan.context;
   const BufDType kv_dtype = k.kv_dtype == "f32" ? BufDType::F32 : BufDType::BF16;
   const std::string L = fmt::format("l{}", l);
-  auto lw = [&](const char* suffix, std::vector<int64_t> shape) {
-    return b.weight(layer_weight(l, suffix), std::move(shape));
-  };
-  auto act = [&](const std::string& name, std::vector<int64_t> shape) {
-    return b.add_buffer(fmt::format("{}.{}", name, l), kAct, kF32, std::move(shape));
-  };
 
-  const int32_t in_norm = lw("input_layernorm.weight", {D});
-  const int32_t wq = lw("self_attn.q_proj.weight", {Hq * hd, D});
-  const int32_t wk = lw("self_attn.k_proj.weight", {Hkv * hd, D});
-  const int32_t wv = lw("self_attn.v_proj.weight", {Hkv * hd, D});
+  const int32_t in_norm = layer_w(b, l, "input_layernorm.weight", {D});
+  const int32_t wq = layer_w(b, l, "self_attn.q_proj.weight", {Hq * hd, D});
+  const int32_t wk = layer_w(b, l, "self_attn.k_proj.weight", {Hkv * hd, D});
+  const int32_t wv = layer_w(b, l, "self_attn.v_proj.weight", {Hkv * hd, D});
   int32_t bq = -1, bk = -1, bv = -1, qn = -1, kn = -1;
   if (c.attention_bias) {
-    bq = lw("self_attn.q_proj.bias", {Hq * hd});
-    bk = lw("self_attn.k_proj.bias", {Hkv * hd});
-    bv = lw("self_attn.v_proj.bias", {Hkv * hd});
+    bq = layer_w(b, l, "self_attn.q_proj.bias", {Hq * hd});
+    bk = layer_w(b, l, "self_attn.k_proj.bias", {Hkv * hd});
+    bv = layer_w(b, l, "self_attn.v_proj.bias", {Hkv * hd});
   }
   if (c.qk_norm) {
-    qn = lw("self_attn.q_norm.weight", {hd});
-    kn = lw("self_attn.k_norm.weight", {hd});
+    qn = layer_w(b, l, "self_attn.q_norm.weight", {hd});
+    kn = layer_w(b, l, "self_attn.k_norm.weight", {hd});
   }
-  const int32_t q = act("q", {Hq * hd});
+  const int32_t q = layer_act(b, l, "q", {Hq * hd});
   const int32_t kc = b.add_buffer(fmt::format("k_cache.{}", l), BufferKind::State, kv_dtype, {ctx, Hkv * hd});
   const int32_t vc = b.add_buffer(fmt::format("v_cache.{}", l), BufferKind::State, kv_dtype, {ctx, Hkv * hd});
 
   // --- q/k/v projections (+ norm prologue, bias, qk-norm, RoPE, KV append) ---
   int32_t qkv_in = in.x, qkv_norm = in_norm, qkv_ready = in.x_ready;
   if (!k.fuse_norm) {
-    qkv_in = act("xn", {D});
+    qkv_in = layer_act(b, l, "xn", {D});
     qkv_ready = emit_rmsnorm(b, tiles, L + ".norm1", in.x, in_norm, qkv_in, in.x_ready);
     qkv_norm = -1;
   }
@@ -261,7 +263,7 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
   }
 
   // attention: one task per (kv head, split), then combine per query head
-  const int32_t attn = act("attn", {Hq * hd});
+  const int32_t attn = layer_act(b, l, "attn", {Hq * hd});
   const int64_t splits = k.kv_splits, chunk = (ctx + splits - 1) / splits;
   b.begin_stage();
   int32_t attn_ready;
@@ -284,8 +286,8 @@ LayerIn emit_layer(Builder& b, const Tiles& tiles, int l, LayerIn in, int32_t ro
       b.signal(t, attn_ready);
     }
   } else {
-    const int32_t part = act("attn_part", {Hq, splits, hd});
-    const int32_t ml = act("attn_ml", {Hq, splits, 2});
+    const int32_t part = layer_act(b, l, "attn_part", {Hq, splits, hd});
+    const int32_t ml = layer_act(b, l, "attn_ml", {Hq, splits, 2});
     const GroupCounters part_done(b, L + ".attn_part", Hkv, by_group);
     for (int64_t g = 0; g < Hkv; ++g) {
       for (int64_t s = 0; s < splits; ++s) {
@@ -335,24 +337,18 @@ LayerIn emit_mlp(Builder& b, const Tiles& tiles, int l, LayerIn xa_in) {
   const LowerConfig& k = b.knobs;
   const int64_t D = c.hidden_size, I = c.intermediate_size;
   const std::string L = fmt::format("l{}", l);
-  auto lw = [&](const char* suffix, std::vector<int64_t> shape) {
-    return b.weight(layer_weight(l, suffix), std::move(shape));
-  };
-  auto act = [&](const std::string& name, std::vector<int64_t> shape) {
-    return b.add_buffer(fmt::format("{}.{}", name, l), kAct, kF32, std::move(shape));
-  };
 
   // --- gate/up (+ norm prologue) + SiLU-multiply ---
-  const int32_t post_norm = lw("post_attention_layernorm.weight", {D});
-  const int32_t wg = lw("mlp.gate_proj.weight", {I, D});
-  const int32_t wu = lw("mlp.up_proj.weight", {I, D});
+  const int32_t post_norm = layer_w(b, l, "post_attention_layernorm.weight", {D});
+  const int32_t wg = layer_w(b, l, "mlp.gate_proj.weight", {I, D});
+  const int32_t wu = layer_w(b, l, "mlp.up_proj.weight", {I, D});
   int32_t ffn_in = xa, ffn_norm = post_norm, ffn_in_ready = xa_ready;
   if (!k.fuse_norm) {
-    ffn_in = act("xan", {D});
+    ffn_in = layer_act(b, l, "xan", {D});
     ffn_in_ready = emit_rmsnorm(b, tiles, L + ".norm2", xa, post_norm, ffn_in, xa_ready);
     ffn_norm = -1;
   }
-  const int32_t ffn = act("ffn", {I});
+  const int32_t ffn = layer_act(b, l, "ffn", {I});
   b.begin_stage();
   const int32_t ffn_ready = b.add_counter(L + ".ffn");
   for (auto [r0, r1] : split_range(I, tiles.gate_up_rows)) {
@@ -372,7 +368,7 @@ LayerIn emit_mlp(Builder& b, const Tiles& tiles, int l, LayerIn xa_in) {
   }
 
   // --- down projection + residual: x.(l+1) = xa + ffn @ Wd^T ---
-  const int32_t wd = lw("mlp.down_proj.weight", {D, I});
+  const int32_t wd = layer_w(b, l, "mlp.down_proj.weight", {D, I});
   const int32_t x_next = b.add_buffer(fmt::format("x.{}", l + 1), kAct, kF32, {D});
   b.begin_stage();
   const int32_t x_next_ready = b.add_counter(fmt::format("x.{}", l + 1));

@@ -38,18 +38,19 @@ bool faster_beyond_noise(double a_s, double a_spread, CostKind a_kind, double b_
 // The best a run keeps, replayed over its candidates in id order: the first ok one with a
 // cost, then each that is faster beyond the noise than the best so far (costs of another
 // kind never replace it). The loop keeps exactly this one as it runs, so a resumed run and
-// the report name the candidate the loop wrote to best_plan.json. Returns an index into cs.
-template <class Candidate>
-std::optional<size_t> kept_best(const std::vector<Candidate>& cs) {
+// the report name the candidate the loop wrote to best_plan.json. at(i), i < n, is the i-th
+// candidate in id order (a TreeNode or a CandidateRecord); returns the kept one's i.
+template <class At>
+std::optional<size_t> kept_best(size_t n, At at) {
   std::optional<size_t> best;
-  for (size_t i = 0; i < cs.size(); ++i) {
-    const Candidate& c = cs[i];
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = at(i);
     if (c.status != CandidateStatus::Ok || c.cost_kind == CostKind::None) continue;
     if (!best) {
       best = i;
       continue;
     }
-    const Candidate& b = cs[*best];
+    const auto& b = at(*best);
     if (b.cost_kind == c.cost_kind && faster_beyond_noise(c.cost_s, c.spread, c.cost_kind, b.cost_s, b.spread, b.cost_kind))
       best = i;
   }

@@ -38,7 +38,7 @@ std::string md_cell(std::string s) {
 // candidate a hair cheaper than the best, inside the noise, is not reported as the winner
 // the loop did not keep.
 const CandidateRecord* best_of(const std::vector<CandidateRecord>& cs) {
-  const std::optional<size_t> i = kept_best(cs);
+  const std::optional<size_t> i = kept_best(cs.size(), [&](size_t k) -> const CandidateRecord& { return cs[k]; });
   return i ? &cs[*i] : nullptr;
 }
 

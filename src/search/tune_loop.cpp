@@ -267,9 +267,9 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   // (kept_best; the report names the same one).
   std::optional<int64_t> best;
   {
-    std::vector<TreeNode> nodes;
-    for (int64_t id : tree.ids()) nodes.push_back(tree.node(id));
-    if (const std::optional<size_t> i = kept_best(nodes)) best = nodes[*i].id;
+    const std::vector<int64_t>& ids = tree.ids();
+    if (const std::optional<size_t> i = kept_best(ids.size(), [&](size_t k) -> const TreeNode& { return tree.node(ids[k]); }))
+      best = ids[*i];
   }
 
   const auto t0 = std::chrono::steady_clock::now();
