@@ -69,6 +69,39 @@ TEST(TraceSummary, GroupSuffixesMergeIntoOneStage) {
   EXPECT_DOUBLE_EQ(tl.span_us, 10);
 }
 
+TEST(TraceSummary, PhaseMarksSplitARunIntoInputBodyAndTail) {
+  Plan plan;
+  plan.counters = {{0, "l0.qkv"}, {1, "l0.attn"}};
+  plan.queues = {{0, 1, 2}};
+  for (int i = 0; i < 3; ++i) {
+    Task t;
+    t.id = i;
+    t.op = i < 2 ? Op::NormMatvec : Op::AttnPartial;
+    t.signals = {{i < 2 ? 0 : 1, 1}};
+    plan.tasks.push_back(t);
+  }
+  // Task 0: runs 10 us, input after 2, body after 8 -> tail 2. Task 1: runs 6 us, input
+  // after 4, no body mark -> body to the end, 2 us, and no tail. Task 2: no marks at all.
+  std::vector<TraceRecorder::Event> ev = {{0, 0, 0, 0, 10, 0, 2, 8}, {1, 0, 0, 10, 16, 0, 4, -1},
+                                          {2, 0, 0, 16, 20, 0}};
+  const StepTimeline tl = summarize_step(plan, ev);
+  const StageTime* qkv = find(tl, "norm_matvec:l0.qkv");
+  const StageTime* attn = find(tl, "attn_partial:l0.attn");
+  ASSERT_TRUE(qkv && attn);
+  // Medians of two values take the upper one (as for run times).
+  EXPECT_DOUBLE_EQ(qkv->median_input_us, 4);
+  EXPECT_DOUBLE_EQ(qkv->median_body_us, 6);
+  EXPECT_DOUBLE_EQ(qkv->median_tail_us, 2) << "only task 0 marks its body";
+  EXPECT_DOUBLE_EQ(attn->median_input_us, -1);
+  EXPECT_DOUBLE_EQ(attn->median_body_us, -1);
+  EXPECT_DOUBLE_EQ(attn->median_tail_us, -1);
+  const std::string text = tl.to_text();
+  EXPECT_NE(text.find("input"), std::string::npos) << text;
+  // Without any mark the table keeps its old columns.
+  ev[0].input = ev[0].body = ev[1].input = -1;
+  EXPECT_EQ(summarize_step(plan, ev).to_text().find("input"), std::string::npos);
+}
+
 TEST(TraceSummary, RejectsAnEventOutsideThePlan) {
   Plan plan;
   EXPECT_THROW(summarize_step(plan, {{3, 0, 0, 0, 1, 0}}), Error);

@@ -88,11 +88,16 @@ struct KernelArgs {
   int64_t l2_prefetch_kv_bytes;
   int32_t l2_prefetch_ahead;
   int32_t signal_fence;      // 1: every thread fences before the signal barrier (megakernel.cu)
-  // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks:
-  // [3k] the block turned to the task, [3k+1] its waits were satisfied, [3k+2] it had
-  // signalled; %globaltimer nanoseconds. nullptr: not recorded.
+  // Per-task timeline of this step (PlanRunner::set_trace), indexed like queue_tasks, in
+  // %globaltimer nanoseconds, kTraceStamps per task: [0] the block turned to the task, [1]
+  // its waits were satisfied, [2] its input was ready and [3] its body done (both marked by
+  // the instruction where it has such phases: instructions/common.cuh, mark_phase; 0 where
+  // not), [4] it had signalled. nullptr: not recorded.
   unsigned long long* trace;
 };
+
+inline constexpr int kTraceStamps = 5;
+inline constexpr int kTraceInput = 0, kTraceBody = 1;  // mark_phase's phases: stamps [2] and [3]
 
 #ifdef __CUDACC__
 #define TESSERA_HOST_DEVICE __host__ __device__
@@ -102,19 +107,24 @@ struct KernelArgs {
 
 // Where norm_matvec and lm_head_argmax keep their working set in shared memory, in floats
 // from the instruction's work area (each part 16-byte aligned): the input vector, the
-// staged rows (per-head epilogues), the residual rows, the norm weight. The runtime sizes
-// shared memory with the same function (runtime.cpp, work_floats).
+// staged rows (per-head epilogues), the residual rows, the norm weight, and with RoPE the
+// rotation's cos then sin for each of the head's rope_half frequencies (computed before the
+// task's waits: megakernel.cu). The runtime sizes shared memory with the same function
+// (runtime.cpp, work_floats).
 struct MatvecSmem {
-  int64_t h, ys, res, g, total;
+  int64_t h, ys, res, g, cos, sin, total;
 };
-TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool staged, bool residual, bool norm) {
-  const int64_t k4 = (K + 3) / 4 * 4, r4 = (rows + 3) / 4 * 4;
+TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool staged, bool residual, bool norm,
+                                                  int64_t rope_half = 0) {
+  const int64_t k4 = (K + 3) / 4 * 4, r4 = (rows + 3) / 4 * 4, f4 = (rope_half + 3) / 4 * 4;
   MatvecSmem m{};
   m.h = 0;
   m.ys = k4;
   m.res = m.ys + (staged ? r4 : 0);
   m.g = m.res + (residual ? r4 : 0);
-  m.total = m.g + (norm ? k4 : 0);
+  m.cos = m.g + (norm ? k4 : 0);
+  m.sin = m.cos + f4;
+  m.total = m.sin + f4;
   return m;
 }
 

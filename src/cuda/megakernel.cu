@@ -19,9 +19,10 @@
 // move while the block would otherwise only wait. A task can also carry its own hint
 // from the plan (TaskParams::l2_prefetch: the o-proj tiles, fetched while attention runs).
 //
-// With a trace buffer (KernelArgs::trace) thread 0 stamps each task three times with
-// %globaltimer, which every SM reads from one clock: when the block turns to it, when its
-// waits are met and when it has signalled. Three stores per task cost nothing measurable.
+// With a trace buffer (KernelArgs::trace) thread 0 stamps each task with %globaltimer,
+// which every SM reads from one clock: when the block turns to it, when its waits are met
+// and when it has signalled, and between them where the instruction marks its phases
+// (input ready, body done: mark_phase). A few stores per task cost nothing measurable.
 #include <cuda_runtime.h>
 
 #include "cuda/device/l2_prefetch.cuh"
@@ -119,24 +120,36 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   stream_ring_init(stream_ring(a, smem), a.queue_offsets[b], a.queue_offsets[b + 1]);
   if ((threadIdx.x & 31) == 0) stream_fill(a, smem);
   const int32_t q0 = a.queue_offsets[b], q1 = a.queue_offsets[b + 1];
+  if (threadIdx.x == 0) phase_stamps() = nullptr;
   for (int32_t k = q0; k < q0 + a.l2_prefetch_ahead && k < q1; ++k)
     prefetch_task(a, bufs, block_task(a, smem, k), a.l2_prefetch_bytes, a.l2_prefetch_kv_bytes);
   for (int32_t k = q0; k < q1; ++k) {
     const DevTask& t = block_task(a, smem, k);
-    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k] = global_timer_ns();
+    // The stamps' address is recomputed at each use: held in a register across the task,
+    // it made the kernel spill.
+    if (a.trace != nullptr && threadIdx.x == 0) {
+      unsigned long long* stamps = a.trace + int64_t(kTraceStamps) * k;
+      stamps[0] = global_timer_ns();
+      stamps[2] = stamps[3] = 0;  // phases this step's path does not mark (not an earlier step's)
+    }
     if (k + a.l2_prefetch_ahead < q1)
       prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
                     a.l2_prefetch_kv_bytes);
     if (t.l2_prefetch > 0) prefetch_task(a, bufs, t, t.l2_prefetch, 0);  // the plan's hint
+    if (t.op == kNormMatvec && t.rope >= 0) rope_factors(a, bufs, t, smem + kScratchFloats);
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;
     }
-    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 1] = global_timer_ns();
+    if (a.trace != nullptr && threadIdx.x == 0) {
+      unsigned long long* stamps = a.trace + int64_t(kTraceStamps) * k;
+      stamps[1] = global_timer_ns();
+      phase_stamps() = stamps + 2;
+    }
     const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     run(c);
     signal(a, t);
-    if (a.trace != nullptr && threadIdx.x == 0) a.trace[3 * k + 2] = global_timer_ns();
+    if (a.trace != nullptr && threadIdx.x == 0) a.trace[int64_t(kTraceStamps) * k + 4] = global_timer_ns();
   }
 }
 

@@ -201,7 +201,9 @@ int64_t work_floats(const Plan& plan, const Task& t) {
     case Op::NormMatvec: {
       const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
       const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
-      return matvec_smem(K, matvec_task_rows(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0).total;
+      return matvec_smem(K, matvec_task_rows(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0,
+                         t.p.rope >= 0 ? t.p.head_dim / 2 : 0)
+          .total;
     }
     case Op::AttnMatvec: {
       const Buffer& kc = plan.buffers[size_t(t.p.in2)];
@@ -289,7 +291,7 @@ struct PlanRunner::Impl {
   int64_t ring_slot_bytes = 0;
   int64_t desc_offset = -1;  // the block's descriptor copy in shared memory; -1: none
   int64_t steps = 0;
-  DeviceMem trace;          // 3 timestamps per queue entry while tracing
+  DeviceMem trace;          // kTraceStamps timestamps per queue entry while tracing
   int64_t traced_steps = 0; // steps launched with the trace on
   // A failed launch leaves the runner unusable: its counters no longer match the step count.
   FailedStepLatch latch;
@@ -572,7 +574,7 @@ void PlanRunner::set_trace(bool on) {
   if (s.trace.p) return;
   size_t entries = 0;
   for (const auto& q : s.plan.queues) entries += q.size();
-  s.trace.alloc(entries * 3 * sizeof(unsigned long long), "cudaMalloc (task trace)");
+  s.trace.alloc(entries * kTraceStamps * sizeof(unsigned long long), "cudaMalloc (task trace)");
   check(cudaMemset(s.trace.p, 0, s.trace.n), "cudaMemset (task trace)");
 }
 
@@ -585,12 +587,13 @@ std::vector<PlanRunner::TaskTiming> PlanRunner::last_trace() const {
   check(cudaStreamSynchronize(s.stream), "cudaStreamSynchronize (task trace)");
   check(cudaMemcpy(raw.data(), s.trace.p, s.trace.n, cudaMemcpyDeviceToHost), "cudaMemcpy (task trace)");
   std::vector<TaskTiming> out;
-  out.reserve(raw.size() / 3);
-  size_t k = 0;
+  out.reserve(raw.size() / kTraceStamps);
+  const unsigned long long* r = raw.data();
   for (size_t b = 0; b < s.plan.queues.size(); ++b)
     for (int32_t task : s.plan.queues[b]) {
-      out.push_back({task, int32_t(b), int64_t(raw[3 * k]), int64_t(raw[3 * k + 1]), int64_t(raw[3 * k + 2])});
-      ++k;
+      out.push_back({task, int32_t(b), int64_t(r[0]), int64_t(r[1]), int64_t(r[4]), int64_t(r[2 + kTraceInput]),
+                     int64_t(r[2 + kTraceBody])});
+      r += kTraceStamps;
     }
   return out;
 }

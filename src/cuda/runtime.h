@@ -101,11 +101,13 @@ class PlanRunner {
   int64_t ring_bytes() const;
   void set_rows_per_warp(int rows);
   // Records when each task of every later step was turned to, was ready (its waits met) and
-  // had signalled, on the GPU's global timer (one clock for all SMs). Off by default.
+  // had signalled, on the GPU's global timer (one clock for all SMs), and where its
+  // instruction marks them, when its input was ready and its body done. Off by default.
   void set_trace(bool on);
   struct TaskTiming {
     int32_t task = 0, block = 0;
     int64_t turned_ns = 0, ready_ns = 0, done_ns = 0;
+    int64_t input_ns = 0, body_ns = 0;  // 0: the instruction has no such mark
   };
   // The last finished step's timeline, in queue order per block; throws when tracing is off
   // or no traced step has run.

@@ -18,8 +18,8 @@ double TraceRecorder::now_us() const {
 }
 
 void TraceRecorder::add(int32_t task, int64_t step, int64_t pos, double start_us, double end_us,
-                        double wait_us) {
-  events_.push_back({task, step, pos, start_us, end_us, wait_us});
+                        double wait_us, double input_us, double body_us) {
+  events_.push_back({task, step, pos, start_us, end_us, wait_us, input_us, body_us});
 }
 
 std::string TraceRecorder::to_json() const {
@@ -31,6 +31,9 @@ std::string TraceRecorder::to_json() const {
                       {"args", {{"name", "block " + std::to_string(b)}}}});
   for (const Event& e : events_) {
     const Task& t = plan_.tasks[size_t(e.task)];
+    nlohmann::json args = {{"task", t.id}, {"step", e.step}, {"pos", e.pos}, {"wait_us", e.wait}};
+    if (e.input >= 0) args["input_us"] = e.input;
+    if (e.body >= 0) args["body_us"] = e.body;
     events.push_back({{"name", op_name(t.op)},
                       {"cat", "task"},
                       {"ph", "X"},
@@ -38,7 +41,7 @@ std::string TraceRecorder::to_json() const {
                       {"tid", t.sm},
                       {"ts", e.start},
                       {"dur", e.end - e.start},
-                      {"args", {{"task", t.id}, {"step", e.step}, {"pos", e.pos}, {"wait_us", e.wait}}}});
+                      {"args", args}});
   }
   nlohmann::json doc = {{"traceEvents", events},
                         {"displayTimeUnit", "ms"},

@@ -21,6 +21,9 @@ class TraceRecorder {
     int32_t task;
     int64_t step, pos;
     double start, end, wait;  // microseconds
+    // Where the instruction marks them (the GPU's trace: PlanRunner::TaskTiming), when its
+    // input was ready and its body done, microseconds after start; -1: not marked.
+    double input = -1, body = -1;
   };
 
   explicit TraceRecorder(const Plan& plan, std::string process = "tessera emulator",
@@ -29,7 +32,8 @@ class TraceRecorder {
   double now_us() const;
   // Records one task; wait_us: from the moment its block became free (previous task
   // finished, or the step began) until it started.
-  void add(int32_t task, int64_t step, int64_t pos, double start_us, double end_us, double wait_us);
+  void add(int32_t task, int64_t step, int64_t pos, double start_us, double end_us, double wait_us,
+           double input_us = -1, double body_us = -1);
   std::string to_json() const;
   const std::vector<Event>& events() const { return events_; }
   // Throws tessera::Error naming the path when it cannot be written.

@@ -78,6 +78,18 @@ TEST(StepTrace, TimestampsAreOrdered) {
     EXPECT_LE(x.ready_ns, x.done_ns) << "task " << x.task;
     EXPECT_EQ(plan.tasks[size_t(x.task)].sm, x.block);
     if (i > 0 && tr[i - 1].block == x.block) EXPECT_LE(tr[i - 1].done_ns, x.turned_ns) << "task " << x.task;
+    // Phase marks: every matvec and LM-head task marks its input; a staged (q/k/v) task its
+    // body too; each inside its run and in order.
+    const Task& task = plan.tasks[size_t(x.task)];
+    const bool matvec = task.op == Op::NormMatvec || task.op == Op::LmHeadArgmax;
+    if (matvec) EXPECT_GT(x.input_ns, 0) << "task " << x.task << " (" << op_name(task.op) << ") has no input mark";
+    if (task.op == Op::NormMatvec && task.p.rope >= 0) EXPECT_GT(x.body_ns, 0) << "task " << x.task << " has no body mark";
+    if (task.op == Op::Embed) EXPECT_EQ(x.input_ns, 0) << "task " << x.task << ": embed marks no phase";
+    if (x.input_ns != 0) {
+      EXPECT_LE(x.ready_ns, x.input_ns) << "task " << x.task;
+      EXPECT_LE(x.input_ns, x.body_ns != 0 ? x.body_ns : x.done_ns) << "task " << x.task;
+    }
+    if (x.body_ns != 0) EXPECT_LE(x.body_ns, x.done_ns) << "task " << x.task;
     by_task[x.task] = x;
   }
   // A wait is met only after some producer of its counter signalled, and a producer stamps

@@ -69,6 +69,7 @@ __device__ inline void attn_short(const Ctx& c, const DevBuffer& kc, const DevBu
     }
   }
   __syncthreads();
+  mark_phase(kTraceInput);  // once per kv head of the task: the last one's stands
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   // Scores: a warp per (head, position), lanes across the head's elements.
   for (int x = warp; x < group * n; x += warps) {

@@ -17,6 +17,7 @@ __device__ inline void lm_head_argmax(const Ctx& c) {
   const MatvecSmem m = matvec_smem(K, 0, false, false, t.norm >= 0);
   float* h = c.work + m.h;
   load_normed_input(c, t.in, t.norm, h, c.work + m.g);
+  mark_phase(kTraceInput);
   float* logits = static_cast<float*>(c.buf(t.out).ptr);
   float best = -__int_as_float(0x7f800000);
   int best_i = 0x7fffffff;
