@@ -107,24 +107,19 @@ inline constexpr int kTraceInput = 0, kTraceBody = 1;  // mark_phase's phases: s
 
 // Where norm_matvec and lm_head_argmax keep their working set in shared memory, in floats
 // from the instruction's work area (each part 16-byte aligned): the input vector, the
-// staged rows (per-head epilogues), the residual rows, the norm weight, and with RoPE the
-// rotation's cos then sin for each of the head's rope_half frequencies (computed before the
-// task's waits: megakernel.cu). The runtime sizes shared memory with the same function
-// (runtime.cpp, work_floats).
+// staged rows (per-head epilogues), the residual rows, the norm weight. The runtime sizes
+// shared memory with the same function (runtime.cpp, work_floats).
 struct MatvecSmem {
-  int64_t h, ys, res, g, cos, sin, total;
+  int64_t h, ys, res, g, total;
 };
-TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool staged, bool residual, bool norm,
-                                                  int64_t rope_half = 0) {
-  const int64_t k4 = (K + 3) / 4 * 4, r4 = (rows + 3) / 4 * 4, f4 = (rope_half + 3) / 4 * 4;
+TESSERA_HOST_DEVICE inline MatvecSmem matvec_smem(int64_t K, int64_t rows, bool staged, bool residual, bool norm) {
+  const int64_t k4 = (K + 3) / 4 * 4, r4 = (rows + 3) / 4 * 4;
   MatvecSmem m{};
   m.h = 0;
   m.ys = k4;
   m.res = m.ys + (staged ? r4 : 0);
   m.g = m.res + (residual ? r4 : 0);
-  m.cos = m.g + (norm ? k4 : 0);
-  m.sin = m.cos + f4;
-  m.total = m.sin + f4;
+  m.total = m.g + (norm ? k4 : 0);
   return m;
 }
 

@@ -125,8 +125,6 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
     prefetch_task(a, bufs, block_task(a, smem, k), a.l2_prefetch_bytes, a.l2_prefetch_kv_bytes);
   for (int32_t k = q0; k < q1; ++k) {
     const DevTask& t = block_task(a, smem, k);
-    // The stamps' address is recomputed at each use: held in a register across the task,
-    // it made the kernel spill.
     if (a.trace != nullptr && threadIdx.x == 0) {
       unsigned long long* stamps = a.trace + int64_t(kTraceStamps) * k;
       stamps[0] = global_timer_ns();
@@ -136,7 +134,6 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
       prefetch_task(a, bufs, block_task(a, smem, k + a.l2_prefetch_ahead), a.l2_prefetch_bytes,
                     a.l2_prefetch_kv_bytes);
     if (t.l2_prefetch > 0) prefetch_task(a, bufs, t, t.l2_prefetch, 0);  // the plan's hint
-    if (t.op == kNormMatvec && t.rope >= 0) rope_factors(a, bufs, t, smem + kScratchFloats);
     if (!wait_for(a, t, &s_ok)) {
       stream_drain(a, smem);
       return;

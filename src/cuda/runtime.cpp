@@ -201,9 +201,7 @@ int64_t work_floats(const Plan& plan, const Task& t) {
     case Op::NormMatvec: {
       const int64_t K = plan.buffers[size_t(t.p.in)].shape[0];
       const bool staged = t.p.qk_norm >= 0 || t.p.rope >= 0;
-      return matvec_smem(K, matvec_task_rows(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0,
-                         t.p.rope >= 0 ? t.p.head_dim / 2 : 0)
-          .total;
+      return matvec_smem(K, matvec_task_rows(t.p).rows(), staged, t.p.residual >= 0, t.p.norm >= 0).total;
     }
     case Op::AttnMatvec: {
       const Buffer& kc = plan.buffers[size_t(t.p.in2)];

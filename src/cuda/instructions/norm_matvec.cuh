@@ -32,18 +32,6 @@ __device__ __forceinline__ void store_row(const Ctx& c, const float* res, int64_
   else static_cast<float*>(out.ptr)[r] = y;
 }
 
-// The task's output rows: its row range, or its rotation pairs' rows (plan/rope_pairs.h).
-__device__ __forceinline__ int64_t task_rows_of(const DevTask& t) {
-  return t.rope_pairs ? int64_t(rope_pair_rows<int>(int(t.row_begin), int(t.row_end), t.head_dim).rows())
-                      : t.row_end - t.row_begin;
-}
-
-// The task's working set (device_plan.h), with the staged rows or without.
-__device__ __forceinline__ MatvecSmem task_smem(const DevTask& t, const DevBuffer* bufs, bool with_staged) {
-  return matvec_smem(bufs[t.w].shape[1], task_rows_of(t), with_staged, t.residual >= 0, t.norm >= 0,
-                     t.rope >= 0 ? t.head_dim / 2 : 0);
-}
-
 template <class W>
 __device__ inline void norm_matvec(const Ctx& c) {
   const DevTask& t = c.t;
@@ -56,8 +44,10 @@ __device__ inline void norm_matvec(const Ctx& c) {
   // kernel sits at the register limit and values live across the matvec loop spill.
   // 32-bit: the validator bounds weight rows.
   auto pairs = [&] { return rope_pair_rows<int>(int(t.row_begin), int(t.row_end), t.head_dim); };
-  auto task_rows = [&] { return task_rows_of(t); };
-  auto layout = [&](bool with_staged) { return task_smem(t, c.bufs, with_staged); };
+  auto task_rows = [&] { return t.rope_pairs ? int64_t(pairs().rows()) : t.row_end - t.row_begin; };
+  auto layout = [&](bool with_staged) {
+    return matvec_smem(c.buf(t.w).shape[1], task_rows(), with_staged, t.residual >= 0, t.norm >= 0);
+  };
   const MatvecSmem m = layout(staged);
   float* h = c.work + m.h;
   auto staged_rows = [&] { return c.work + layout(true).ys; };  // only where staged
@@ -110,17 +100,19 @@ __device__ inline void norm_matvec(const Ctx& c) {
     __syncthreads();
   }
   if (t.rope >= 0) {
-    // The rotation factors of each frequency i were computed before the task's waits
-    // (rope_factors). Pair k: (ys[lo], ys[lo + gap]) at index i of its head; whole heads,
-    // or the task's P pairs (plan/rope_pairs.h).
-    const MatvecSmem m2 = layout(true);
-    const float* cos_i = c.work + m2.cos;
-    const float* sin_i = c.work + m2.sin;
+    // angle = float(inv_freq[i] * float(pos)); cos/sin in double rounded to float, as
+    // engine/rope.cpp does, so positions deep in the context agree with the reference.
+    const float* inv = static_cast<const float*>(c.buf(t.rope).ptr);
+    // Pair k: (ys[lo], ys[lo + gap]) at index i of its head; whole heads, or the task's P
+    // pairs (plan/rope_pairs.h).
+    const float p = float(c.a.pos);
     const int64_t n_pairs = t.rope_pairs ? P : heads * half;
     for (int64_t k = threadIdx.x; k < n_pairs; k += blockDim.x) {
       const int64_t i = t.rope_pairs ? int64_t(pairs().rot(int(k))) : k % half;
       const int64_t lo = t.rope_pairs ? k : (k / half) * hd + i, gap = t.rope_pairs ? P : half;
-      const float cs = cos_i[i], sn = sin_i[i];
+      const float angle = __ldg(inv + i) * p;
+      float cs, sn;
+      rope_cos_sin(angle, &cs, &sn);
       const float a = ys[lo], b = ys[lo + gap];
       ys[lo] = __fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn));
       ys[lo + gap] = __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn));
@@ -129,21 +121,6 @@ __device__ inline void norm_matvec(const Ctx& c) {
   }
   for (int64_t k = threadIdx.x; k < rows; k += blockDim.x)
     store_row(c, residual_rows(), t.rope_pairs ? int64_t(pairs().row(int(k))) : t.row_begin + k, ys[k]);
-}
-
-// The RoPE factors of a norm_matvec task with a rotation, into its working set: they depend
-// only on the position and the frequencies, not on any counter, so the megakernel computes
-// them before the task's waits, while the block would otherwise only wait, instead of after
-// its matvec on the critical path (a dependent load of the frequencies and the trig). Every
-// thread may take part; the wait's barrier orders the stores before their use.
-// angle = float(inv_freq[i] * float(pos)); cos/sin in double rounded to float, as
-// engine/rope.cpp does, so positions deep in the context agree with the reference.
-__device__ inline void rope_factors(const KernelArgs& a, const DevBuffer* bufs, const DevTask& t, float* work) {
-  const int64_t half = t.head_dim / 2;
-  const MatvecSmem m = task_smem(t, bufs, true);  // a task with a rotation stages its rows
-  const float* inv = static_cast<const float*>(bufs[t.rope].ptr);
-  const float p = float(a.pos);
-  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) rope_cos_sin(__ldg(inv + i) * p, work + m.cos + i, work + m.sin + i);
 }
 
 __device__ inline void run_norm_matvec(const Ctx& c) {
