@@ -29,6 +29,29 @@ ncon=$(grep -c "LDG.E.128.CONSTANT" "$SASS")
 nlocal=$(grep -cE "\b(LDL|STL)\b" "$SASS")
 echo "--- sm_90a: $(grep -c '^ */\*[0-9a-f]*\*/' "$SASS") instructions, $n128 LDG.E.128 ($ncon through the read-only path), $nlocal LDL/STL"
 [ "$n128" -gt 0 ] && echo "ok: 128-bit global loads present" || { echo "FAIL: no LDG.E.128 in sm_90a code"; fail=1; }
-[ "$nlocal" -eq 0 ] && echo "ok: no local-memory loads or stores" || { echo "FAIL: local memory used"; grep -nE "\b(LDL|STL)\b" "$SASS" | head; fail=1; }
+if [ "$nlocal" -eq 0 ]; then
+  echo "ok: no local-memory loads or stores"
+else
+  echo "FAIL: local memory used"; fail=1
+  # Where: the source line each LDL/STL belongs to (the build keeps -lineinfo), from the
+  # innermost inlined location nvdisasm prints above it, counted per line.
+  NVDISASM=$(dirname "$CUOBJDUMP")/nvdisasm
+  [ -x "$NVDISASM" ] || NVDISASM=$(command -v nvdisasm 2>/dev/null || true)
+  DIR=$(mktemp -d)
+  ABS_OBJ=$(realpath "$OBJ")
+  if [ -n "$NVDISASM" ] && (cd "$DIR" && "$CUOBJDUMP" -xelf all "$ABS_OBJ" >/dev/null 2>&1); then
+    CUBIN=$(ls "$DIR"/*sm_90a*.cubin 2>/dev/null | head -1)
+    if [ -n "$CUBIN" ]; then
+      echo "--- local-memory accesses by source line (count, innermost location):"
+      "$NVDISASM" -gi -c "$CUBIN" 2>/dev/null | awk '
+        /\/\/## File/ { loc = $0; sub(/.*\/\/## File "/, "", loc); sub(/", line /, ":", loc); sub(/ inlined at.*/, "", loc) }
+        /[[:space:]](LDL|STL)(\.[A-Z0-9]+)*[[:space:]]/ { n[loc]++ }
+        END { for (l in n) printf "  %4d  %s\n", n[l], l }' | sort -rn | head -15
+    fi
+  else
+    grep -nE "\b(LDL|STL)\b" "$SASS" | head
+  fi
+  rm -rf "$DIR"
+fi
 rm -f "$SASS"
 exit $fail
