@@ -111,6 +111,12 @@ __device__ __forceinline__ void run(const Ctx& c) {
   }
 }
 
+// Queue entry k's stamps in the trace (KernelArgs::trace: kTraceStamps per task). Computed
+// at each use rather than held across the task.
+__device__ __forceinline__ unsigned long long* task_stamps(const KernelArgs& a, int32_t k) {
+  return a.trace + int64_t(kTraceStamps) * k;
+}
+
 __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const KernelArgs a) {
   extern __shared__ __align__(16) float smem[];
   __shared__ int s_ok;
@@ -126,7 +132,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
   for (int32_t k = q0; k < q1; ++k) {
     const DevTask& t = block_task(a, smem, k);
     if (a.trace != nullptr && threadIdx.x == 0) {
-      unsigned long long* stamps = a.trace + int64_t(kTraceStamps) * k;
+      unsigned long long* stamps = task_stamps(a, k);
       stamps[0] = global_timer_ns();
       stamps[2] = stamps[3] = 0;  // phases this step's path does not mark (not an earlier step's)
     }
@@ -139,14 +145,14 @@ __global__ void __launch_bounds__(kMaxThreads, 1) tessera_megakernel(const Kerne
       return;
     }
     if (a.trace != nullptr && threadIdx.x == 0) {
-      unsigned long long* stamps = a.trace + int64_t(kTraceStamps) * k;
+      unsigned long long* stamps = task_stamps(a, k);
       stamps[1] = global_timer_ns();
       phase_stamps() = stamps + 2;
     }
     const Ctx c{a, t, smem, reinterpret_cast<int*>(smem + 32), smem + kScratchFloats, smem, bufs};
     run(c);
     signal(a, t);
-    if (a.trace != nullptr && threadIdx.x == 0) a.trace[int64_t(kTraceStamps) * k + 4] = global_timer_ns();
+    if (a.trace != nullptr && threadIdx.x == 0) task_stamps(a, k)[4] = global_timer_ns();
   }
 }
 
