@@ -23,11 +23,6 @@
 
 namespace tessera::cuda {
 
-// Element i of a cache row copy in shared memory: bf16 kept two to a float, or f32.
-__device__ __forceinline__ float kv_elem(const float* base, bool bf16, int i) {
-  return bf16 ? bf16_bits_to_float(reinterpret_cast<const uint16_t*>(base)[i]) : base[i];
-}
-
 // h[Hq*hd] = attention output; res = the tile's residual rows (`residual`, gathered with it).
 __device__ inline void attn_fold_input(const Ctx& c, float* h, const GatherSeg& residual) {
   const DevTask& t = c.t;
@@ -42,8 +37,8 @@ __device__ inline void attn_fold_input(const Ctx& c, float* h, const GatherSeg& 
   float* ks = c.work + m.k;
   float* vs = c.work + m.v;
   float* sc = c.work + m.s;  // [head][n]
-  gather_to_shared(GatherSeg{h, qb.ptr, kF32, false, qd}, GatherSeg{ks, kc.ptr, kc.dtype, false, int64_t(n) * width, true},
-                   GatherSeg{vs, vc.ptr, vc.dtype, false, int64_t(n) * width, true}, residual);
+  gather_to_shared(GatherSeg{h, qb.ptr, kF32, false, qd}, GatherSeg{ks, kc.ptr, kc.dtype, false, int64_t(n) * width},
+                   GatherSeg{vs, vc.ptr, vc.dtype, false, int64_t(n) * width}, residual);
   __syncthreads();
   const float scale = 1.f / sqrtf(float(hd));
   // Four elements a step where head_dim allows (q as float4, K as four bf16 or a float4:
@@ -76,7 +71,7 @@ __device__ inline void attn_fold_input(const Ctx& c, float* h, const GatherSeg& 
     } else {
       int i = hh % hd;
       for (int k = 0; k < hd; ++k) {
-        d0 = fmaf(qh[i], kv_elem(ks, bf16, kb + i), d0);
+        d0 = fmaf(qh[i], shared_elem(ks, bf16, kb + i), d0);
         if (++i == hd) i = 0;
       }
     }
@@ -96,7 +91,7 @@ __device__ inline void attn_fold_input(const Ctx& c, float* h, const GatherSeg& 
     for (int p = 0; p < n; ++p) {
       const float e = expf(s[p] - mx);
       sum += e;
-      acc = fmaf(e, kv_elem(vs, bf16, p * width + vb), acc);
+      acc = fmaf(e, shared_elem(vs, bf16, p * width + vb), acc);
     }
     h[x] = acc / sum;
   }

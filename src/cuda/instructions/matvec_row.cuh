@@ -129,14 +129,15 @@ __device__ inline void matvec_tile(const void* w, const void* w2, int64_t n, int
 }
 
 // The input vector into h, normalised when a norm weight is given (h = norm * (x * r), the
-// CPU reference's order; the norm weight goes to g, K floats), and `extra` (a tile's
-// residual rows) beside it: every load in one gather, one memory round trip
-// (device/gather.cuh), then the norm. Ends with a barrier.
+// CPU reference's order; the norm weight goes to g as loaded, bf16 or f32: K floats
+// reserved), and `extra` (a tile's residual rows) beside it: every load in one gather, one
+// memory round trip (device/gather.cuh), then the norm. Ends with a barrier.
 __device__ inline void load_normed_input(const Ctx& c, int32_t in_id, int32_t norm_id, float* h, float* g,
                                          const GatherSeg& extra = {}) {
   const DevBuffer& in = c.buf(in_id);
   const int64_t K = in.shape[0];
   GatherSeg norm;
+  const bool g_bf16 = norm_id >= 0 && c.buf(norm_id).dtype == kBF16;
   if (norm_id >= 0) norm = GatherSeg{g, c.buf(norm_id).ptr, c.buf(norm_id).dtype, true, K};
   gather_to_shared(GatherSeg{h, in.ptr, kF32, false, K}, norm, extra);
   __syncthreads();
@@ -145,7 +146,7 @@ __device__ inline void load_normed_input(const Ctx& c, int32_t in_id, int32_t no
     for (int64_t i = threadIdx.x; i < K; i += blockDim.x) ss += h[i] * h[i];
     ss = block_sum(ss, c.scratch);
     const float r = 1.f / sqrtf(ss / float(K) + c.t.eps);
-    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = g[i] * (h[i] * r);
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) h[i] = shared_elem(g, g_bf16, i) * (h[i] * r);
     __syncthreads();
   }
 }
