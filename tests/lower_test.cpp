@@ -277,6 +277,23 @@ TEST(Lower, DefaultsFitEveryPreset) {
   }
 }
 
+// The matvec's instruction variants land in the plan's resources, where the CUDA runtime
+// reads them; they change no task.
+TEST(Lower, ThreadsAndRowsPerWarpAreResources) {
+  const ModelConfig c = shape_config("stories260k");
+  const Plan base = lower(c, target_preset("sm_90a"), LowerConfig{}, 0, "s");
+  EXPECT_EQ(base.resources.threads, 256);
+  EXPECT_EQ(base.resources.rows_per_warp, 2);
+  const LowerConfig k = knobs_of({"threads=128", "rows_per_warp=1"});
+  const Plan p = lower(c, target_preset("sm_90a"), k, 0, "s");
+  check_plan(p, c, k, "threads=128 rows_per_warp=1");
+  EXPECT_EQ(p.resources.threads, 128);
+  EXPECT_EQ(p.resources.rows_per_warp, 1);
+  EXPECT_EQ(p.tasks, base.tasks);
+  EXPECT_EQ(p.config["threads"], 128);
+  EXPECT_EQ(p.config["rows_per_warp"], 1);
+}
+
 TEST(Lower, KnownCountsForLlama3_8B) {
   // o/down: 4096 rows / 132 blocks -> 32 rows, 128 tiles; gate/up: 14336 / 132 -> 112
   // rows, 128 tiles; q/k/v: 132 tasks across heads, shared by rows (4096 : 1024 : 1024 ->
@@ -468,6 +485,8 @@ TEST(Lower, KnobErrors) {
   EXPECT_EQ(set_error("kv_splits"), "knob 'kv_splits': expected key=value");
   EXPECT_EQ(set_error("=3"), "knob '=3': expected key=value");
   EXPECT_EQ(set_error("qkv_heads_per_task=0"), "knob 'qkv_heads_per_task': expected an integer in [1, 1048576], got '0'");
+  EXPECT_EQ(set_error("threads=16"), "knob 'threads': expected an integer in [32, 1024], got '16'");
+  EXPECT_EQ(set_error("rows_per_warp=4"), "knob 'rows_per_warp': expected an integer in [1, 2], got '4'");
   std::string unknown = set_error("tiles=3");
   EXPECT_EQ(unknown.rfind("unknown knob 'tiles' (known: rows, qkv_heads_per_task (integer >= 1), ", 0), 0u) << unknown;
   EXPECT_NE(unknown.find("kv_dtype (bf16 or f32), fold_attention (auto, on or off))"), std::string::npos) << unknown;
@@ -515,6 +534,14 @@ TEST(Lower, LoweringErrors) {
   bad = LowerConfig{};
   bad.pipeline_stages = 17;
   EXPECT_EQ(lower_error(bad, 0), "lower: knob pipeline_stages=17 outside [0, 16]");
+  bad = LowerConfig{};
+  bad.threads = 100;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob threads=100: expected a multiple of 32 in [32, 1024] (target sm_90a)");
+  bad.threads = 2048;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob threads=2048: expected a multiple of 32 in [32, 1024] (target sm_90a)");
+  bad = LowerConfig{};
+  bad.rows_per_warp = 0;
+  EXPECT_EQ(lower_error(bad, 0), "lower: knob rows_per_warp=0: expected 1 or 2");
   ModelConfig broken = shape_config("tiny");
   broken.num_kv_heads = 3;
   try {

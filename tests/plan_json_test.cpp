@@ -48,7 +48,8 @@ TEST(PlanJson, RoundTripsLoweredPlans) {
                         {"tiny", {"kv_splits=3", "fuse_norm=false", "sms=5"}},
                         {"qwen2.5-0.5b", {"kv_splits=2"}},
                         {"qwen3-0.6b", {"counter_granularity=op", "weight_dtype=f32"}},
-                        {"stories260k", {"queue_order=round_robin", "rows=16"}}};
+                        {"stories260k", {"queue_order=round_robin", "rows=16"}},
+                        {"tiny", {"threads=128", "rows_per_warp=1"}}};
   for (const Case& c : cases) {
     LowerConfig k;
     for (const char* s : c.knobs) k.set(s);
@@ -145,6 +146,15 @@ TEST(PlanJson, Diagnostics) {
   EXPECT_EQ(error_after("/version", "1", p), "plan.json: version: expected \"MAJOR.MINOR\", got '1'");
   EXPECT_EQ(error_after("/version", 1, p), "plan.json: version: expected a string, got number");
   EXPECT_EQ(error_after("/context", removed, p), "plan.json: missing field 'context'");
+  // rows_per_warp came with format 1.0's plans already written: absent means 2.
+  EXPECT_EQ(error_after("/resources/rows_per_warp", removed, p), "(accepted)");
+  {
+    json doc = json::parse(plan_to_json(tiny_plan({"rows_per_warp=1"})));
+    EXPECT_EQ(parse_plan_json(doc.dump(), "p.json").resources.rows_per_warp, 1);
+    doc["resources"].erase("rows_per_warp");
+    EXPECT_EQ(parse_plan_json(doc.dump(), "p.json").resources.rows_per_warp, 2);
+  }
+  EXPECT_EQ(error_after("/resources/rows_per_warp", 3, p), "plan.json: resources.rows_per_warp: 3 is outside [1, 2]");
   EXPECT_EQ(error_after("/context", 0, p), "plan.json: context: 0 is outside [1, 2147483647]");
   EXPECT_EQ(error_after("/context", 1.5, p), "plan.json: context: expected an integer, got a non-integer number");
   EXPECT_EQ(error_after("/target/sms", "many", p), "plan.json: target.sms: expected an integer, got string");

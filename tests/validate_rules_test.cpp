@@ -355,6 +355,11 @@ TEST(ValidateRules, ResourcesExceedTarget) {
   ASSERT_EQ(r.errors.size(), 2u) << r.to_text();
   EXPECT_EQ(r.errors[0].message, "plan: shared memory (bytes) per block is 307200, the target sm_90a allows [0, 232448]");
   EXPECT_EQ(r.errors[1].message, "plan: threads per block is 2048, the target sm_90a allows [1, 1024]");
+  p = baseline();
+  p.resources.rows_per_warp = 3;
+  EXPECT_EQ(first(p), "resources: plan: rows_per_warp is 3; the matvec streams 1 or 2 weight rows per warp");
+  p.resources.rows_per_warp = 1;
+  EXPECT_EQ(first(p), "accepted");
 }
 
 TEST(ValidateRules, InsaneTarget) {

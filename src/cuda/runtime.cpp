@@ -146,22 +146,21 @@ int requested_l2_prefetch_ahead(const CudaOptions& o) {
   return v >= 0 ? int(v) : kDefaultL2PrefetchAhead;
 }
 
-// Two rows per warp measured 2-21% faster on an H100 (docs/PERF.md, 2026-11-21).
-constexpr int kDefaultRowsPerWarp = 2;
-
 int checked_rows_per_warp(int rows, const char* what) {
   if (rows != 1 && rows != 2) fail("{} = {}: expected 1 or 2", what, rows);
   return rows;
 }
 
-int requested_rows_per_warp(const CudaOptions& o) {
+// The plan's choice (Resources::rows_per_warp, a lowering knob) unless an option or
+// $TESSERA_ROWS_PER_WARP overrides it, for experiments.
+int requested_rows_per_warp(const CudaOptions& o, const Plan& plan) {
   if (o.rows_per_warp != 0) return checked_rows_per_warp(o.rows_per_warp, "CudaOptions::rows_per_warp");
   if (const char* e = std::getenv("TESSERA_ROWS_PER_WARP"); e && *e) {
     if (std::string(e) == "1") return 1;
     if (std::string(e) == "2") return 2;
     fail("TESSERA_ROWS_PER_WARP='{}': expected 1 or 2", e);
   }
-  return kDefaultRowsPerWarp;
+  return checked_rows_per_warp(plan.resources.rows_per_warp, "plan resources.rows_per_warp");
 }
 
 // A device allocation freed on destruction.
@@ -356,7 +355,7 @@ PlanRunner::PlanRunner(const Plan& plan, const CudaOptions& options) : impl_(std
   s.ring_bytes = s.ring_bytes < 4096 ? 0 : s.ring_bytes / 128 * 128;
   s.ring_used = s.ring_bytes;
   if (s.ring_bytes > 0) s.smem = s.ring_offset + s.ring_bytes;
-  s.opt.rows_per_warp = requested_rows_per_warp(s.opt);
+  s.opt.rows_per_warp = requested_rows_per_warp(s.opt, plan);
   s.opt.poll_ns = requested_poll_ns(s.opt);
   s.opt.l2_prefetch_bytes = requested_bytes(s.opt.l2_prefetch_bytes, "l2_prefetch_bytes", "TESSERA_L2_PREFETCH_BYTES",
                                             kDefaultL2PrefetchBytes);
@@ -600,6 +599,7 @@ int64_t PlanRunner::steps() const { return impl_->steps; }
 int64_t PlanRunner::smem_bytes() const { return impl_->smem; }
 int PlanRunner::blocks() const { return impl_->blocks; }
 int PlanRunner::threads() const { return impl_->threads; }
+int PlanRunner::rows_per_warp() const { return impl_->opt.rows_per_warp; }
 std::string PlanRunner::device_name() const { return impl_->prop.name; }
 const Plan& PlanRunner::plan() const { return impl_->plan; }
 

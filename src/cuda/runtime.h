@@ -38,7 +38,7 @@ struct CudaOptions {
   // $TESSERA_RING_SLOT_BYTES, else the default in runtime.cpp.
   int64_t ring_slot_bytes = 0;
   // Weight rows a warp streams at once with plain loads (1 or 2). 0: $TESSERA_ROWS_PER_WARP,
-  // else the default in runtime.cpp.
+  // else the plan's (Resources::rows_per_warp).
   int rows_per_warp = 0;
   // Nanoseconds a waiting block sleeps between polls of a counter (every waiting block polls
   // one L2 line, so shorter is not free). 0: $TESSERA_POLL_NS, else the default in runtime.cpp.
@@ -100,6 +100,7 @@ class PlanRunner {
   void set_ring_bytes(int64_t bytes);
   int64_t ring_bytes() const;
   void set_rows_per_warp(int rows);
+  int rows_per_warp() const;
   // Records when each task of every later step was turned to, was ready (its waits met) and
   // had signalled, on the GPU's global timer (one clock for all SMs), and where its
   // instruction marks them, when its input was ready and its body done. Off by default.

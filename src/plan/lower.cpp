@@ -142,6 +142,11 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
     fail("lower: knob kv_splits={} outside [0, {}] (0: choose; at most the context)", knobs.kv_splits, context);
   if (knobs.pipeline_stages < 0 || knobs.pipeline_stages > 16)
     fail("lower: knob pipeline_stages={} outside [0, 16]", knobs.pipeline_stages);
+  if (knobs.threads < 32 || knobs.threads > target.threads_per_block || knobs.threads % 32 != 0)
+    fail("lower: knob threads={}: expected a multiple of 32 in [32, {}] (target {})", knobs.threads,
+         target.threads_per_block, target.arch);
+  if (knobs.rows_per_warp != 1 && knobs.rows_per_warp != 2)
+    fail("lower: knob rows_per_warp={}: expected 1 or 2", knobs.rows_per_warp);
   // Round-trip the string knobs through set() so a hand-built LowerConfig gets the same
   // diagnostics as --knob.
   {
@@ -157,10 +162,12 @@ Plan lower(const ModelConfig& config, const Target& target, const LowerConfig& k
   plan.model = label;
   plan.context = context;
   plan.target = target;
-  // 256 threads (8 warps) stream a weight tile. Shared memory: the weight ring of
-  // pipeline_stages x 16 KiB the plan asks for (0: none, plain loads); a task's working
-  // set (its input vector, staged rows) comes on top and the runtime sizes it per plan.
-  plan.resources.threads = 256;
+  // `threads` (256 by default: 8 warps) stream a weight tile, rows_per_warp rows per warp
+  // at a time. Shared memory: the weight ring of pipeline_stages x 16 KiB the plan asks
+  // for (0: none, plain loads); a task's working set (its input vector, staged rows) comes
+  // on top and the runtime sizes it per plan.
+  plan.resources.threads = knobs.threads;
+  plan.resources.rows_per_warp = knobs.rows_per_warp;
   plan.resources.regs_per_thread = 128;
   plan.resources.smem_bytes = int64_t(knobs.pipeline_stages) * 16 * 1024;
   plan.config = knobs.to_json();

@@ -71,6 +71,12 @@ struct LowerConfig {
   // Resources::smem_bytes and the CUDA runtime allocates what it asks. 0 by default: on an
   // H100 the ring measured slower than plain loads (docs/PERF.md, fourth session).
   int pipeline_stages = 0;
+  // Instruction variants of the matvec: threads per block (a multiple of 32; 256 = 8 warps
+  // stream a tile) and weight rows a warp streams together (1 or 2). Measured on an H100:
+  // two rows 2-21% faster than one (docs/PERF.md, 2026-11-21); four (a build with 128 load
+  // registers per lane) 4% slower (thirteenth session), so it is not offered.
+  int threads = 256;
+  int rows_per_warp = 2;
 
   nlohmann::json to_json() const;
   // Applies "key=value" settings (tessera compile --knob); throws UsageError naming the

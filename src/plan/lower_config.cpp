@@ -72,6 +72,8 @@ const std::vector<Knob>& knobs() {
       int_knob("sms", "integer >= 0 (0: every SM)", &LowerConfig::sms, 0, 1 << 16),
       int_knob("kv_splits", "integer in [0, 1024] (0: choose)", &LowerConfig::kv_splits, 0, 1024),
       int_knob("pipeline_stages", "integer in [0, 16] (0: no weight ring)", &LowerConfig::pipeline_stages, 0, 16),
+      int_knob("threads", "a multiple of 32 in [32, 1024]", &LowerConfig::threads, 32, 1024),
+      int_knob("rows_per_warp", "1 or 2", &LowerConfig::rows_per_warp, 1, 2),
       bool_knob("fuse_norm", &LowerConfig::fuse_norm),
       bool_knob("o_prefetch", &LowerConfig::o_prefetch),
       int_knob("gate_up_prefetch_kib", "integer >= 0 (KiB per matrix; 0: none)", &LowerConfig::gate_up_prefetch_kib, 0,

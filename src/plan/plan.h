@@ -200,6 +200,10 @@ struct Resources {
   int64_t smem_bytes = 0;
   int32_t threads = 256;
   int32_t regs_per_thread = 128;
+  // Weight rows a warp of the matvec streams together (1 or 2): an instruction variant
+  // the plan chooses (cuda/instructions/matvec_row.cuh, matvec_tile). Absent from plans
+  // written before it was a knob: 2, the value those plans ran with.
+  int32_t rows_per_warp = 2;
   bool operator==(const Resources&) const = default;
 };
 

@@ -365,6 +365,7 @@ Resources read_resources(const Reader& r, const json& j, const Path& p) {
   res.smem_bytes = r.integer(j, "smem_bytes", p, 0, int64_t(1) << 40);
   res.threads = int32_t(r.integer(j, "threads", p, 1, 1 << 16));
   res.regs_per_thread = int32_t(r.integer(j, "regs_per_thread", p, 1, 1 << 16));
+  if (j.contains("rows_per_warp")) res.rows_per_warp = int32_t(r.integer(j, "rows_per_warp", p, 1, 2));
   return res;
 }
 
@@ -410,7 +411,8 @@ std::string plan_to_json(const Plan& plan) {
                   {"threads_per_block", t.threads_per_block}};
   ojson res = {{"smem_bytes", plan.resources.smem_bytes},
                {"threads", plan.resources.threads},
-               {"regs_per_thread", plan.resources.regs_per_thread}};
+               {"regs_per_thread", plan.resources.regs_per_thread},
+               {"rows_per_warp", plan.resources.rows_per_warp}};
   out += fmt::format("  \"target\": {},\n  \"resources\": {},\n", target.dump(), res.dump());
   out += fmt::format("  \"config\": {},\n", plan.config.dump());
   write_lines(out, "buffers", plan.buffers, buffer_json);

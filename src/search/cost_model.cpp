@@ -49,7 +49,9 @@ CostParams default_cost_params(const Target& target) {
 }
 
 // Not modelled: the weight ring (knob pipeline_stages; measured 1.45-1.55x slower at 4 and
-// 8 stages on an H100, equal at 2: docs/PERF.md, eleventh session), and the plan's L2
+// 8 stages on an H100, equal at 2: docs/PERF.md, eleventh session), the matvec's threads
+// per block and rows per warp (knobs threads, rows_per_warp: the model's per-block
+// bandwidth does not depend on how a block's warps share a tile), and the plan's L2
 // prefetch hints (TaskParams::l2_prefetch, knobs o_prefetch,
 // gate_up_prefetch_kib, qkv_prefetch_kib and down_prefetch_kib, which the search varies).
 // The model has one per-block bandwidth and no L2, so a hint changes none of the path's

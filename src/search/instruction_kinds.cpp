@@ -21,7 +21,7 @@ const std::vector<InstructionKind>& instruction_kinds() {
       {"lm_head", {"lm_rows_per_task"}},
       {"attention", {"kv_splits", "fold_attention"}},
       {"norm", {"fuse_norm"}},
-      {kScheduleKind, {"sms", "pipeline_stages", "queue_order", "counter_granularity"}},
+      {kScheduleKind, {"sms", "pipeline_stages", "threads", "rows_per_warp", "queue_order", "counter_granularity"}},
   };
   return kinds;
 }

@@ -15,7 +15,8 @@ std::string group_of(const std::string& key) {
       {"qkv_heads_per_task", "tiles"}, {"qkv_head_parts", "tiles"},     {"o_rows_per_task", "tiles"},
       {"gate_up_rows_per_task", "tiles"},
       {"down_rows_per_task", "tiles"}, {"lm_rows_per_task", "tiles"},    {"kv_splits", "attention"}, {"fold_attention", "attention"},
-      {"sms", "schedule"},             {"pipeline_stages", "schedule"},  {"queue_order", "schedule"},
+      {"sms", "schedule"},             {"pipeline_stages", "schedule"},  {"threads", "schedule"},
+      {"rows_per_warp", "schedule"},  {"queue_order", "schedule"},
       {"counter_granularity", "schedule"}, {"fuse_norm", "schedule"}, {"o_prefetch", "schedule"},
       {"gate_up_prefetch_kib", "schedule"}, {"qkv_prefetch_kib", "schedule"}, {"down_prefetch_kib", "schedule"},
   };

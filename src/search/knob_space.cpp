@@ -82,6 +82,10 @@ KnobSpace::KnobSpace(const ModelConfig& c, const Target& target, int context, Lo
       {"kv_splits", splits},
       {"sms", sms},
       {"pipeline_stages", stages},
+      // The matvec's threads per block and rows per warp (plan/lower.h); 512 and more
+      // exceed the CUDA megakernel's launch bound (cuda/device_plan.h, kMaxThreads).
+      {"threads", {"128", "256"}},
+      {"rows_per_warp", {"1", "2"}},
       {"fuse_norm", {"true", "false"}},
       {"fold_attention", {"auto", "on", "off"}},
       {"counter_granularity", {"group", "op"}},

@@ -31,6 +31,9 @@ void check_resources(const Plan& plan, Sink& sink) {
   fits(r.smem_bytes, 0, t.smem_per_block, "shared memory (bytes)");
   fits(r.threads, 1, t.threads_per_block, "threads");
   fits(r.regs_per_thread, 1, t.regs_per_thread, "registers per thread");
+  if (r.rows_per_warp != 1 && r.rows_per_warp != 2)
+    sink.add("resources", fmt::format("plan: rows_per_warp is {}; the matvec streams 1 or 2 weight rows per warp",
+                                      r.rows_per_warp));
 
   if (!sane) return;
   const int64_t slots = int64_t(t.sms) * int64_t(t.max_blocks_per_sm);

@@ -104,6 +104,41 @@ TEST(CudaEngine, PlanAsksForTheWeightRing) {
   }
 }
 
+// Threads per block and rows per warp are the plan's instruction variants (knobs threads,
+// rows_per_warp; Resources): the runner launches what the plan asks. One row per warp or
+// two, a lane adds the same pieces in the same order, so the logits are bit-identical; 128
+// threads instead of 256 change the norm's block reduction order, so that plan is held to
+// the CPU reference's bound.
+TEST(CudaEngine, PlanChoosesThreadsAndRowsPerWarp) {
+  TESSERA_REQUIRE_CUDA();
+  Model m = random_bf16_model("stories260k", 14);
+  LowerConfig one, narrow;
+  one.rows_per_warp = 1;
+  narrow.threads = 128;
+  const Plan p2 = plan_for_device(m.config, LowerConfig{}, 64, "stories260k");
+  const Plan p1 = plan_for_device(m.config, one, 64, "stories260k rows_per_warp=1");
+  const Plan p128 = plan_for_device(m.config, narrow, 64, "stories260k threads=128");
+  ASSERT_EQ(p1.resources.rows_per_warp, 1);
+  ASSERT_EQ(p128.resources.threads, 128);
+  CudaEngine a(p2, m), b(p1, m);
+  EXPECT_EQ(a.runner().rows_per_warp(), 2);
+  EXPECT_EQ(b.runner().rows_per_warp(), 1);
+  int token = 1;
+  for (int pos = 0; pos < 8; ++pos) {
+    const std::vector<float> lb = b.forward(token, pos);
+    const std::vector<float>& la = a.forward(token, pos);
+    ASSERT_EQ(la.size(), lb.size());
+    for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << "pos " << pos << " logit " << i;
+    token = a.next_token();
+    ASSERT_EQ(b.next_token(), token);
+  }
+  {
+    CudaEngine c(p128, m);
+    EXPECT_EQ(c.runner().threads(), 128);
+  }
+  compare_engines(m, p128, 2e-2, 32, "stories260k shape, kv bf16, 128 threads");
+}
+
 // The real checkpoint (f32 in the file). With f32 weights and cache in the plan the GPU must
 // tell exactly the CPU's story (free-running greedy); the bf16 plan is compared
 // teacher-forced with the margin rule above.
