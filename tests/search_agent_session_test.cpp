@@ -137,6 +137,61 @@ TEST(SearchAgentSession, EvaluateMeasuresOnTheRunsMeasurer) {
   for (const json& e : r["result"]["entries"]) EXPECT_NE(e["candidate"], id);
 }
 
+// Evaluate runs the ladder's last rung as the tuner does: a measured candidate whose solo
+// time beats the run's measured leader is timed again interleaved with the leader's plan
+// (lowered again from its knobs: a knob-set candidate's plan is not stored), and the
+// per-pair ratio, not the drifting solo time, becomes its cost. A fake GPU whose solo times
+// drift 1% faster per measurement while every plan truly costs the same.
+struct DriftingFakeGpu : Measurer {
+  int measured = 0, compared = 0;
+  size_t reference_tasks = 0;
+  std::string name() const override { return "drifting-fake-gpu"; }
+  std::string verify(const Plan&) override { return ""; }
+  Measurement measure(const Plan&) override {
+    double t = 1e-3;
+    for (int i = 0; i < measured; ++i) t *= 0.99;
+    ++measured;
+    return {t, 0.002, ""};
+  }
+  PairedRatio compare(const Plan&, const Plan& reference) override {
+    ++compared;
+    reference_tasks = reference.tasks.size();
+    return {40, 1.002, 0.999, 1.005, ""};
+  }
+};
+
+TEST(SearchAgentSession, EvaluateInterleavesAWinnerWithTheLeader) {
+  test::TempDir tmp;
+  const std::string db = root_only_db(tmp);
+  TuneStore store(db, false);
+  DriftingFakeGpu gpu;
+  const agents::AgentOpTable ops = agents::agent_ops(
+      agent_session_ops(store, [&](const RunRecord&, const EvalSettings&) -> Measurer* { return &gpu; }));
+  auto call = [&](const json& req) { return agents::handle_agent_request(req, ops); };
+  auto evaluate = [&](int rows) {
+    json r = call({{"op", "propose"}, {"parent", 1}, {"knobs", {{"gate_up_rows_per_task", rows}}}});
+    EXPECT_TRUE(r["ok"]) << r.dump();
+    r = call({{"op", "evaluate"}, {"candidate", r["result"]["candidate"]}});
+    EXPECT_TRUE(r["ok"]) << r.dump();
+    EXPECT_EQ(r["result"]["status"], "ok") << r.dump();
+    return r["result"];
+  };
+  const json first = evaluate(64);  // the root's cost is predicted: no measured leader yet
+  EXPECT_EQ(gpu.compared, 0);
+  EXPECT_DOUBLE_EQ(first["cost_ms"].get<double>(), 1.0);
+  const json second = evaluate(32);  // 1% faster solo: interleaved with the first
+  EXPECT_EQ(gpu.compared, 1);
+  EXPECT_GT(gpu.reference_tasks, 0u);
+  EXPECT_NEAR(second["cost_ms"].get<double>(), 1.002, 1e-9) << "the leader's time x the median ratio";
+  const std::string log = call({{"op", "logs"}, {"candidate", second["candidate"]}})["result"]["log"];
+  EXPECT_NE(log.find("interleaved with the best (candidate " + first["candidate"].dump() + ", 40 pairs): ratio median 1.0020"),
+            std::string::npos)
+      << log;
+  json board = call({{"op", "leaderboard"}, {"k", 5}})["result"]["entries"];
+  ASSERT_FALSE(board.empty());
+  EXPECT_EQ(board[0]["candidate"], first["candidate"]) << "the drift-free comparison keeps the first ahead";
+}
+
 TEST(SearchAgentSession, InvalidPlanIsRejectedAndNeverRanked) {
   test::TempDir tmp;
   const std::string db = root_only_db(tmp);

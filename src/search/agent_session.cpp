@@ -5,6 +5,7 @@
 #include "search/agent_session.h"
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "plan/lower.h"
 #include "plan/plan_json.h"
 #include "search/knob_document.h"
 #include "search/tune_loop.h"
@@ -95,7 +97,8 @@ class Session {
     }
     EvalSettings es = setup.eval;
     if (measurer_) es.measurer = measurer_(store_.run(c.run), es);
-    const Evaluation ev = evaluate_candidate(p, setup.space, es, c.check_seed);
+    Evaluation ev = evaluate_candidate(p, setup.space, es, c.check_seed);
+    interleave_with_leader(ev, c, setup, es);
     c.plan_hash = ev.plan_hash.empty() ? c.plan_hash : ev.plan_hash;
     c.status = ev.status;
     c.cost_s = ev.cost_s;
@@ -107,6 +110,29 @@ class Session {
     store_.finish_candidate(c, plan_text.empty() ? nullptr : &plan_text);
     record_calibration(store_, es, ev);
     return verdict(*store_.candidate(c.id));
+  }
+
+  // The ladder's last rung as the tuning loop runs it (interleave_with_best), against the
+  // run's leader: its lowest measured, verified candidate other than this one. A knob-set
+  // leader's plan is not stored; it is lowered again from its knobs (the same plan: lowering
+  // is deterministic).
+  void interleave_with_leader(Evaluation& ev, const CandidateRecord& c, const RunSetup& setup, const EvalSettings& es) {
+    if (!es.measurer) return;
+    std::optional<CandidateRecord> leader;
+    for (CandidateRecord& o : store_.candidates(c.run))
+      if (o.id != c.id && o.status == CandidateStatus::Ok && o.cost_kind == CostKind::Measured &&
+          (!leader || o.cost_s < leader->cost_s))
+        leader = std::move(o);
+    if (!leader) return;
+    interleave_with_best(ev, es.measurer, BestSoFar{leader->id, leader->cost_s, leader->spread, leader->cost_kind},
+                         [&]() -> std::shared_ptr<const Plan> {
+                           const std::string label = fmt::format("candidate {}'s plan", leader->id);
+                           if (auto text = store_.plan_json(leader->plan_hash))
+                             return std::make_shared<const Plan>(parse_plan_json(*text, label));
+                           if (leader->knobs.is_null()) return nullptr;
+                           const LowerConfig k = setup.space.to_config(setup.space.from_json(leader->knobs));
+                           return std::make_shared<const Plan>(lower(es.model, es.target, k, es.context, es.model_label));
+                         });
   }
 
   json leaderboard(const json& req) {

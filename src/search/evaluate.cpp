@@ -12,6 +12,7 @@
 #include "model/shapes.h"
 #include "plan/lower.h"
 #include "plan/plan_json.h"
+#include "search/candidate_tree.h"
 #include "search/rewrite_recipe.h"
 #include "validate/validate.h"
 
@@ -168,6 +169,32 @@ bool record_calibration(TuneStore& store, const EvalSettings& s, const Evaluatio
   r.features = features_to_json(ev.features);
   store.add_calibration(r);
   return true;
+}
+
+void interleave_with_best(Evaluation& ev, Measurer* measurer, const BestSoFar& best,
+                          const std::function<std::shared_ptr<const Plan>()>& best_plan) {
+  if (!measurer || best.id < 0 || ev.status != CandidateStatus::Ok || ev.cost_kind != CostKind::Measured || !ev.plan)
+    return;
+  if (best.cost_kind != CostKind::Measured ||
+      !faster_beyond_noise(ev.cost_s, ev.spread, ev.cost_kind, best.cost_s, best.spread, best.cost_kind))
+    return;
+  const std::shared_ptr<const Plan> reference = best_plan();
+  if (!reference) {
+    ev.log += fmt::format("\nnot interleaved: the best (candidate {})'s plan is not in the database", best.id);
+    return;
+  }
+  const PairedRatio r = measurer->compare(*ev.plan, *reference);
+  if (!r.error.empty()) {
+    ev.log += fmt::format("\nnot interleaved with the best (candidate {}): {}", best.id, r.error);
+    return;
+  }
+  const double solo = ev.cost_s;
+  ev.cost_s = best.cost_s * r.median;
+  ev.spread = r.median > 0 ? (r.p90 - r.p10) / r.median : 0;
+  ev.log += fmt::format(
+      "\ninterleaved with the best (candidate {}, {} pairs): ratio median {:.4f} (p10 {:.4f}, p90 {:.4f}); "
+      "cost {:.4f} ms = its {:.4f} ms x the median (solo {:.4f} ms)",
+      best.id, r.pairs, r.median, r.p10, r.p90, ev.cost_s * 1e3, best.cost_s * 1e3, solo * 1e3);
 }
 
 }  // namespace tessera

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,25 @@ struct Evaluation {
 
 // Never throws for a bad candidate: every failure becomes a status with its log.
 Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const EvalSettings& s, uint64_t check_seed);
+
+// The ladder's last rung: measured, then "interleaved against the current best, keep only
+// if faster beyond the measured noise". A measured candidate whose solo time beats the
+// best's is timed again interleaved with the best's plan (Measurer::compare); its cost
+// becomes the best's time x the median per-pair ratio and its spread the ratio's
+// (p90 - p10) / median, so the keep rule (faster_beyond_noise) and every ranking see the
+// drift-free comparison. Solo times minutes apart drift by about as much as the gains the
+// search looks for (docs/PERF.md: up to 0.5% between standalone benches of one binary).
+// Used by the tuning loop (against its kept best) and `tessera agent`'s evaluate (against
+// the run's leader). best_plan is asked for only when needed; null: not available, and the
+// log says so. Does nothing to a candidate that is not measured and ok, or without a
+// measured best.
+struct BestSoFar {
+  int64_t id = -1;  // -1: none yet
+  double cost_s = 0, spread = 0;
+  CostKind cost_kind = CostKind::None;
+};
+void interleave_with_best(Evaluation& ev, Measurer* measurer, const BestSoFar& best,
+                          const std::function<std::shared_ptr<const Plan>()>& best_plan);
 
 // A measured evaluation as a row of the store's calibration table (the step time with the
 // path features the cost model fits on), so the next run's cost model is refitted to this

@@ -294,40 +294,18 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   };
   for (int64_t id : tree.ids()) res.kept += tree.node(id).parent >= 0 && tree.improved_on_parent(id);
 
-  // The ladder's last rung: measured, then "interleaved against the current best, keep only
-  // if faster beyond the measured noise". A measured candidate whose solo time beats the
-  // best's is timed again interleaved with the best's plan (Measurer::compare); its cost
-  // becomes the best's time x the median per-pair ratio and its spread the ratio's
-  // (p90 - p10) / median, so the keep rule (faster_beyond_noise) and every ranking see the
-  // drift-free comparison. Solo times minutes apart drift by about as much as the gains the
-  // search looks for (docs/PERF.md: up to 0.5% between standalone benches of one binary).
+  // The ladder's last rung (interleave_with_best, evaluate.h), against the kept best.
   std::shared_ptr<const Plan> best_plan;  // the best's plan, loaded from the store on first need
-  auto interleave_with_best = [&](Evaluation& ev) {
-    if (!es.measurer || !best || ev.status != CandidateStatus::Ok || ev.cost_kind != CostKind::Measured || !ev.plan) return;
+  auto interleave = [&](Evaluation& ev) {
+    if (!best) return;
     const TreeNode& b = tree.node(*best);
-    if (b.cost_kind != CostKind::Measured ||
-        !faster_beyond_noise(ev.cost_s, ev.spread, ev.cost_kind, b.cost_s, b.spread, b.cost_kind))
-      return;
-    if (!best_plan) {
-      auto text = store.plan_json(b.plan_hash);
-      if (!text) {
-        ev.log += fmt::format("\nnot interleaved: the best (candidate {})'s plan is not in the database", *best);
-        return;
+    interleave_with_best(ev, es.measurer, BestSoFar{*best, b.cost_s, b.spread, b.cost_kind}, [&] {
+      if (!best_plan) {
+        if (auto text = store.plan_json(b.plan_hash))
+          best_plan = std::make_shared<const Plan>(parse_plan_json(*text, fmt::format("candidate {}'s plan", *best)));
       }
-      best_plan = std::make_shared<const Plan>(parse_plan_json(*text, fmt::format("candidate {}'s plan", *best)));
-    }
-    const PairedRatio r = es.measurer->compare(*ev.plan, *best_plan);
-    if (!r.error.empty()) {
-      ev.log += fmt::format("\nnot interleaved with the best (candidate {}): {}", *best, r.error);
-      return;
-    }
-    const double solo = ev.cost_s;
-    ev.cost_s = b.cost_s * r.median;
-    ev.spread = r.median > 0 ? (r.p90 - r.p10) / r.median : 0;
-    ev.log += fmt::format(
-        "\ninterleaved with the best (candidate {}, {} pairs): ratio median {:.4f} (p10 {:.4f}, p90 {:.4f}); "
-        "cost {:.4f} ms = its {:.4f} ms x the median (solo {:.4f} ms)",
-        *best, r.pairs, r.median, r.p10, r.p90, ev.cost_s * 1e3, b.cost_s * 1e3, solo * 1e3);
+      return best_plan;
+    });
   };
 
   SearchHooks hooks;
@@ -345,7 +323,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   };
   hooks.evaluate = [&](const Proposal& p, uint64_t seed) {
     Evaluation ev = evaluate_candidate(p, space, es, seed);
-    interleave_with_best(ev);
+    interleave(ev);
     return ev;
   };
   hooks.finish = [&](int64_t id, const Proposal& p, const Evaluation& ev) {
