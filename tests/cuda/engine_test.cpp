@@ -31,6 +31,19 @@
 namespace tessera::test {
 namespace {
 
+// Two runners of one model, fed the same greedy tokens, give the same logits to the bit.
+void expect_bit_identical(CudaEngine& a, CudaEngine& b, int steps) {
+  int token = 1;
+  for (int pos = 0; pos < steps; ++pos) {
+    const std::vector<float> lb = b.forward(token, pos);
+    const std::vector<float>& la = a.forward(token, pos);
+    ASSERT_EQ(la.size(), lb.size());
+    for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << "pos " << pos << " logit " << i;
+    token = a.next_token();
+    ASSERT_EQ(b.next_token(), token);
+  }
+}
+
 void compare_engines(const Model& m, const Plan& plan, double bound, int steps, const std::string& label,
                      const CudaOptions& options = {}) {
   CudaEngine gpu(plan, m, options);
@@ -93,15 +106,7 @@ TEST(CudaEngine, PlanAsksForTheWeightRing) {
   int major = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
   EXPECT_EQ(b.runner().ring_bytes(), major >= 9 ? 4 * 16384 : 0);
-  int token = 1;
-  for (int pos = 0; pos < 8; ++pos) {
-    const std::vector<float> lb = b.forward(token, pos);
-    const std::vector<float>& la = a.forward(token, pos);
-    ASSERT_EQ(la.size(), lb.size());
-    for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << "pos " << pos << " logit " << i;
-    token = a.next_token();
-    ASSERT_EQ(b.next_token(), token);
-  }
+  expect_bit_identical(a, b, 8);
 }
 
 // Threads per block and rows per warp are the plan's instruction variants (knobs threads,
@@ -123,15 +128,7 @@ TEST(CudaEngine, PlanChoosesThreadsAndRowsPerWarp) {
   CudaEngine a(p2, m), b(p1, m);
   EXPECT_EQ(a.runner().rows_per_warp(), 2);
   EXPECT_EQ(b.runner().rows_per_warp(), 1);
-  int token = 1;
-  for (int pos = 0; pos < 8; ++pos) {
-    const std::vector<float> lb = b.forward(token, pos);
-    const std::vector<float>& la = a.forward(token, pos);
-    ASSERT_EQ(la.size(), lb.size());
-    for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << "pos " << pos << " logit " << i;
-    token = a.next_token();
-    ASSERT_EQ(b.next_token(), token);
-  }
+  expect_bit_identical(a, b, 8);
   {
     CudaEngine c(p128, m);
     EXPECT_EQ(c.runner().threads(), 128);
