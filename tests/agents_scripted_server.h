@@ -19,10 +19,12 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
+
 namespace tessera::test {
 
 inline std::string agents_data(const std::string& name) {
-  const std::string path = std::string(TESSERA_SOURCE_DIR) + "/tests/data/agents/" + name;
+  const std::string path = source_dir() + "/tests/data/agents/" + name;
   std::ifstream in(path);
   if (!in) throw std::runtime_error("missing test data " + path);
   std::stringstream ss;

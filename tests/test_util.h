@@ -36,6 +36,13 @@ inline double thread_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
+// The source tree the tests read data from: where they were built, unless the binaries
+// were carried to another machine with the tree at another path ($TESSERA_TEST_SOURCE_DIR).
+inline std::string source_dir() {
+  if (const char* env = std::getenv("TESSERA_TEST_SOURCE_DIR"); env && *env) return env;
+  return TESSERA_SOURCE_DIR;
+}
+
 // ../shared beside the source tree (or $TESSERA_SHARED_DIR); nullopt when absent.
 inline std::optional<std::filesystem::path> shared_dir() {
   namespace fs = std::filesystem;

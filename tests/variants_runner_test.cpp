@@ -105,6 +105,24 @@ TEST(VariantRunner, MalformedAnswersAreRejected) {
   EXPECT_EQ(lying.kind, "malformed");
 }
 
+TEST(VariantRunner, ATimedCheckMustReportItsTimingAndTheTimeShapesCheck) {
+  const std::string trials = "\"trials\": [{\"passed\": true}, {\"passed\": true}, {\"passed\": true}, {\"passed\": true}]";
+  const std::string timing =
+      "\"timing\": {\"candidate_median_s\": 7e-5, \"leader_median_s\": 8e-5, \"ratio_median\": 0.87}";
+  auto timed = [](const std::string& line) { return verdict_from_child(sh("echo '" + line + "'"), spec(), 2, 10, true); };
+  EXPECT_EQ(timed("{\"status\": \"pass\", " + trials + "}").kind, "malformed") << "asked to time, it did not";
+  EXPECT_EQ(timed("{\"status\": \"pass\", " + trials + ", " + timing + "}").kind, "malformed")
+      << "the time shape's own check is missing";
+  EXPECT_EQ(timed("{\"status\": \"pass\", " + trials + ", " + timing + ", \"time_trial\": {\"passed\": false}}").kind,
+            "malformed");
+  const RunVerdict ok = timed("{\"status\": \"pass\", " + trials + ", " + timing + ", \"time_trial\": {\"passed\": true}}");
+  EXPECT_EQ(ok.verdict, "pass");
+  EXPECT_DOUBLE_EQ(ok.timing["ratio_median"].get<double>(), 0.87);
+  const RunVerdict untimed = verdict_of("echo '{\"status\": \"pass\", " + trials + ", " + timing + "}'");
+  EXPECT_EQ(untimed.verdict, "pass");
+  EXPECT_TRUE(untimed.timing.is_null()) << "a check that was not asked to time reports no timing";
+}
+
 TEST(VariantRunner, WellFormedAnswersMapToVerdicts) {
   const RunVerdict pass = verdict_of(
       "echo 'noise first'; echo '{\"status\": \"pass\", \"trials\": [{\"passed\": true}, {\"passed\": true}, "

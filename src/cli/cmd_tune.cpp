@@ -15,6 +15,7 @@
 #include "search/report.h"
 #include "search/sweep.h"
 #include "search/tune_loop.h"
+#include "search/variant_tune.h"
 
 namespace tessera::cli {
 
@@ -73,6 +74,7 @@ void add_tune(CLI::App& app) {
     int gpu_steps = 50;
     std::string agents = "none";
     agents::LlmFlags llm;
+    std::string variant;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("tune", "Search for a faster plan: propose, validate, emulate, cost, keep or revert");
@@ -115,8 +117,49 @@ void add_tune(CLI::App& app) {
   cmd->add_option("--agent-budget-calls", o->t.agents.budget_calls, "--agents llm: LLM calls in the run (0: no limit)");
   cmd->add_option("--agent-budget-tokens", o->t.agents.budget_tokens,
                   "--agents llm: tokens (in + out) in the run; no call starts once spent (0: no limit)");
+  cmd->add_option("--variant", o->variant,
+                  "Tune an instruction's code instead of a plan: the variant library entry (matvec_bf16) whose CUDA "
+                  "source the LLM agents rewrite; each candidate passes the static, compile and run gates and is timed "
+                  "on the GPU against the best (needs --agents llm, NVRTC and a CUDA device)");
   add_llm_flags(cmd, o->llm);
   cmd->callback([o, cmd] {
+    if (!o->variant.empty()) {
+      for (const char* flag : {"--model", "--shape", "--target", "--start-knob", "--space", "--structural", "--report",
+                               "--sweep", "--position", "--context", "--measure", "--gpu-steps", "--md", "--svg"})
+        if (cmd->count(flag) > 0)
+          throw UsageError(fmt::format("tune --variant tunes one instruction's code on its own; {} does not apply", flag));
+      if (!o->t.policy.empty() && o->t.policy != "stark")
+        throw UsageError("tune --variant: the agents are the only operator, under the stark policy; drop --policy " +
+                         o->t.policy);
+      if (o->agents != "llm") throw UsageError("tune --variant: the LLM agents write the variants; give --agents llm");
+      if (!o->t.resume && o->t.budget_minutes == 0 && o->t.budget_candidates == 0)
+        throw UsageError("tune: give --budget-minutes M or --budget-candidates K (a run needs an end)");
+      if (o->t.budget_minutes < 0 || o->t.budget_candidates < 0) throw UsageError("tune: budgets must be >= 0");
+      configure_agents(*cmd, o->agents, o->llm, o->t);
+      VariantTuneOptions v;
+      v.entry = o->variant;
+      v.db = o->t.db;
+      v.budget_minutes = o->t.budget_minutes;
+      v.budget_candidates = o->t.budget_candidates;
+      v.resume = o->t.resume;
+      v.seed = o->t.seed;
+      v.agents = o->t.agents;
+      const variants::VariantSpec& spec = variants::variant_spec(v.entry);
+      auto judge = make_gate_judge(spec, variants::EvaluateOptions{});
+      const VariantTuneResult r = run_variant_tune(v, *judge, stderr);
+      fmt::print("run:        {}\n", r.run);
+      fmt::print("candidates: {} in the run, {} evaluated now, {} kept\n", r.total, r.evaluated, r.kept);
+      fmt::print("stopped:    {}\n", r.stop_reason);
+      fmt::print("agents:     {} LLM calls in the run ({} failed now), {} tokens, {} proposals now\n", r.agents.calls,
+                 r.agents.failed_calls, r.agents.tokens, r.agents.proposals);
+      if (r.best && r.root) {
+        fmt::print("best:       candidate {}, {:.2f} us (measured at {}x{}), {:.3f}x the reference variant's {:.2f} us\n",
+                   r.best->id, r.best->cost_s * 1e6, spec.time_shape.rows, spec.time_shape.cols,
+                   r.root->cost_s > 0 ? r.best->cost_s / r.root->cost_s : 0.0, r.root->cost_s * 1e6);
+        fmt::print("best source: {}\n", r.best_source_path);
+      }
+      return;
+    }
     if (o->report && o->sweep) throw UsageError("tune: --report and --sweep are separate modes; give one");
     if (o->report) {
       if (o->t.db.empty()) throw UsageError("tune --report: give --db FILE");

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -30,6 +31,8 @@ void add_variant_run(CLI::App& app) {
     std::string entry = "matvec_bf16", image;
     uint64_t seed = 0;
     int trials_per_shape = 2;
+    std::string time_against;
+    int time_pairs = 30;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("variant-run", "Run gate child: run a compiled variant's trials, print one JSON line");
@@ -40,12 +43,21 @@ void add_variant_run(CLI::App& app) {
   cmd->add_option("--trials-per-shape", o->trials_per_shape, "Trials per shape, each with fresh inputs")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
+  cmd->add_option("--time-against", o->time_against,
+                  "After the trials, check at the entry's time shape and time the variant interleaved with this "
+                  "image (the leader's PTX or cubin)");
+  cmd->add_option("--time-pairs", o->time_pairs, "Timed pairs (variant, leader)")
+      ->check(CLI::Range(3, 1000))
+      ->capture_default_str();
   cmd->callback([o] {
     const variants::VariantSpec& spec = variants::variant_spec(o->entry);
     const std::string bytes = variants::read_bytes(o->image, "variant-run: the image");
     nlohmann::json result;
 #ifdef TESSERA_HAVE_CUDA
-    result = cuda::run_variant_trials(bytes, spec, o->seed, o->trials_per_shape);
+    std::optional<cuda::VariantTiming> timing;
+    if (!o->time_against.empty())
+      timing = cuda::VariantTiming{variants::read_bytes(o->time_against, "variant-run: the leader's image"), o->time_pairs};
+    result = cuda::run_variant_trials(bytes, spec, o->seed, o->trials_per_shape, timing ? &*timing : nullptr);
 #else
     result = {{"status", "no_device"}, {"reason", "no CUDA device: this tessera was built without CUDA"}};
 #endif

@@ -11,7 +11,6 @@
 #include "agents/fenced_code.h"
 #include "agents/prompt.h"
 #include "core/error.h"
-#include "search/knob_document.h"
 
 namespace tessera {
 
@@ -22,19 +21,6 @@ struct AgentFailure : Error {
   using Error::Error;
 };
 
-nlohmann::json changed_knobs(const KnobSet& from, const KnobSet& to) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [k, v] : to)
-    if (!from.count(k) || from.at(k) != v) out[k] = v;
-  return out;
-}
-
-void refuse_unusable(const SearchTree& tree, const KnobSpace& space, const KnobSet& from, const KnobSet& to) {
-  if (to == from) fail("the edit changes no knob");
-  (void)space.to_config(to);  // every value parses as its knob's type (the lowering judges the rest)
-  if (tree.seen(to)) fail("the edit gives a knob set the search already tried ({})", knob_set_text(to));
-}
-
 }  // namespace
 
 struct AgentOperator::Draft {
@@ -42,14 +28,15 @@ struct AgentOperator::Draft {
   std::string failure;
 };
 
-AgentOperator::AgentOperator(KnobSpace space, AgentSettings settings, AgentLoopHooks hooks,
+AgentOperator::AgentOperator(std::shared_ptr<const AgentSubject> subject, AgentSettings settings, AgentLoopHooks hooks,
                              std::shared_ptr<VariationOperator> fallback, AgentUsage used, std::set<int64_t> repaired)
-    : space_(std::move(space)),
+    : subject_(std::move(subject)),
       s_(std::move(settings)),
       hooks_(std::move(hooks)),
       fallback_(std::move(fallback)),
       usage_(used),
       repaired_(std::move(repaired)) {
+  if (!subject_) fail("agent operator: nothing to edit (no subject)");
   if (!s_.client) fail("agent operator: no LLM client");
   if (!(s_.rate >= 0 && s_.rate <= 1)) fail("agent operator: rate {} is not in [0, 1]", s_.rate);
   if (s_.prompts_dir.empty()) s_.prompts_dir = agents::default_prompts_dir();
@@ -65,7 +52,8 @@ std::optional<int64_t> AgentOperator::repair_due(const SearchTree& tree) const {
   const auto& ids = tree.ids();
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
     const TreeNode& n = tree.node(*it);
-    if (n.op == "llm" && n.parent >= 0 && n.has_knobs && tree.failed_child(*it) && !repaired_.count(*it)) return *it;
+    if (n.op == "llm" && n.parent >= 0 && subject_->editable(n) && tree.failed_child(*it) && !repaired_.count(*it))
+      return *it;
   }
   return std::nullopt;
 }
@@ -107,84 +95,68 @@ std::string AgentOperator::call(agents::AgentRole role, const std::vector<agents
 
 std::optional<Proposal> AgentOperator::plan_and_code(const SearchTree& tree, int64_t parent, Draft& d) {
   using agents::AgentRole;
-  using agents::AnchorLanguage;
   const TreeNode& pn = tree.node(parent);
-  if (!pn.has_knobs) return std::nullopt;
-  const SearchTreeView view(tree, space_, hooks_.candidate);
-  const std::string doc = knob_document(space_, pn.knobs).dump(2);
+  if (!subject_->editable(pn)) return std::nullopt;
+  const agents::AnchorLanguage lang = agents::parse_anchor_language(subject_->language());
+  const SearchTreeView view(tree, [this](const TreeNode& n) { return subject_->content(n); }, hooks_.candidate);
+  const std::string doc = subject_->content(pn);
   agents::PromptInputs in;
-  in.language = "json";
-  in.target = hooks_.target + "\n\nKnob values this search offers (group/knob: values; 0 lets the lowering choose):\n" +
-              knob_values_text(space_) + "\nThe candidate's lowered plan:\n" +
-              (hooks_.describe ? hooks_.describe(pn.knobs) : std::string("(not available)\n"));
+  in.language = subject_->language();
+  in.target = hooks_.target + "\n\n" + subject_->target_lines(pn);
 
   std::string anchored;
   std::vector<std::string> advice;
   call(AgentRole::Plan,
        agents::build_messages(s_.prompts_dir, agents::build_context(view, parent, AgentRole::Plan, s_.context), in),
        [&](const std::string& text) {
-         anchored = agents::extract_fenced_block(text, "json");
-         agents::check_anchors_only(doc, anchored, AnchorLanguage::Json);
-         for (const agents::AnchorSpan& s : agents::parse_anchors(anchored, AnchorLanguage::Json)) advice.push_back(s.advice);
+         anchored = agents::extract_fenced_block(text, in.language);
+         agents::check_anchors_only(doc, anchored, lang);
+         for (const agents::AnchorSpan& s : agents::parse_anchors(anchored, lang)) advice.push_back(s.advice);
        },
        d);
 
   in.anchored = anchored;
-  KnobSet child;
-  call(AgentRole::Code,
-       agents::build_messages(s_.prompts_dir, agents::build_context(view, parent, AgentRole::Code, s_.context), in),
-       [&](const std::string& text) {
-         const std::string edited =
-             agents::apply_anchored_edit(anchored, agents::extract_fenced_block(text, "json"), AnchorLanguage::Json);
-         child = knob_set_from_document(space_, nlohmann::json::parse(edited), pn.knobs);
-         refuse_unusable(tree, space_, pn.knobs, child);
-       },
-       d);
-
   Proposal p;
   p.parent = parent;
   p.op = "llm";
-  p.op_params = {{"advice", advice}, {"anchored", nlohmann::json::parse(anchored)}, {"changed", changed_knobs(pn.knobs, child)}};
-  p.knobs = std::move(child);
+  call(AgentRole::Code,
+       agents::build_messages(s_.prompts_dir, agents::build_context(view, parent, AgentRole::Code, s_.context), in),
+       [&](const std::string& text) {
+         const std::string reply = agents::extract_fenced_block(text, in.language);
+         subject_->make_child(tree, pn, agents::apply_anchored_edit(anchored, reply, lang), reply, p);
+       },
+       d);
+  p.op_params["advice"] = advice;
+  p.op_params["anchored"] =
+      lang == agents::AnchorLanguage::Json ? nlohmann::json::parse(anchored) : nlohmann::json(anchored);
   return p;
 }
 
 std::optional<Proposal> AgentOperator::repair(const SearchTree& tree, int64_t failed, Draft& d) {
   using agents::AgentRole;
-  using agents::AnchorLanguage;
   const TreeNode& fn = tree.node(failed);
+  const agents::AnchorLanguage lang = agents::parse_anchor_language(subject_->language());
   std::optional<CandidateRecord> rec = hooks_.candidate ? hooks_.candidate(failed) : std::nullopt;
-  if (!rec || !rec->op_params.contains("anchored"))
-    fail("candidate {} has no recorded anchors to repair within", failed);
-  // The failed knob set with the plan agent's marks put back where they were.
-  nlohmann::json marked = knob_document(space_, fn.knobs);
-  for (const agents::AnchorSpan& s : agents::parse_anchors(rec->op_params["anchored"].dump(2), AnchorLanguage::Json))
-    marked[nlohmann::json::json_pointer(s.pointer)][std::string(agents::kJsonImproveKey)] = s.advice;
-  const std::string anchored = marked.dump(2);
+  if (!rec) fail("candidate {} is not in the store", failed);
+  const std::string anchored = subject_->marked_failure(fn, *rec);
 
-  const SearchTreeView view(tree, space_, hooks_.candidate);
+  const SearchTreeView view(tree, [this](const TreeNode& n) { return subject_->content(n); }, hooks_.candidate);
   agents::PromptInputs in;
-  in.language = "json";
-  in.target = hooks_.target + "\n\nKnob values this search offers (group/knob: values; 0 lets the lowering choose):\n" +
-              knob_values_text(space_);
+  in.language = subject_->language();
+  in.target = hooks_.target + "\n\n" + subject_->target_lines(fn);
   in.anchored = anchored;
   in.diagnostics = fmt::format("The ladder's verdict on candidate {}: {}\n{}", failed, status_name(fn.status), rec->log);
-  KnobSet child;
-  call(AgentRole::Debug,
-       agents::build_messages(s_.prompts_dir, agents::build_context(view, failed, AgentRole::Debug, s_.context), in),
-       [&](const std::string& text) {
-         const std::string edited =
-             agents::apply_anchored_edit(anchored, agents::extract_fenced_block(text, "json"), AnchorLanguage::Json);
-         child = knob_set_from_document(space_, nlohmann::json::parse(edited), fn.knobs);
-         refuse_unusable(tree, space_, fn.knobs, child);
-       },
-       d);
-
   Proposal p;
   p.parent = fn.parent;
   p.op = "llm_debug";
-  p.op_params = {{"repairs", failed}, {"changed", changed_knobs(fn.knobs, child)}};
-  p.knobs = std::move(child);
+  call(AgentRole::Debug,
+       agents::build_messages(s_.prompts_dir, agents::build_context(view, failed, AgentRole::Debug, s_.context), in),
+       [&](const std::string& text) {
+         const std::string reply = agents::extract_fenced_block(text, in.language);
+         subject_->make_child(tree, fn, agents::apply_anchored_edit(anchored, reply, lang), reply, p);
+       },
+       d);
+  p.op_params["repairs"] = failed;
   return p;
 }
 
@@ -216,7 +188,7 @@ std::optional<Proposal> AgentOperator::propose(const SearchTree& tree, const std
     return p;
   }
   if (!d.failure.empty()) usage_.last_failure = d.failure;
-  std::optional<Proposal> fb = fallback_->propose(tree, parents, rng);
+  std::optional<Proposal> fb = fallback_ ? fallback_->propose(tree, parents, rng) : std::nullopt;
   // The calls that produced nothing are stored unlinked; the fallback names them.
   if (fb && (!d.transcripts.empty() || !d.failure.empty()))
     fb->op_params["agent_failure"] = {{"message", d.failure}, {"transcripts", d.transcripts}};

@@ -5,14 +5,15 @@
 // that mutates (stark, evolve) gets agents without changing, and an endpoint that fails
 // costs a recorded transcript, never the run.
 //
-// One agent proposal is a plan call then a code call on the parent's knob document
-// (knob_document.h): the plan agent marks one group with "__improve__" advice, the code
-// agent rewrites inside it (whole document or JSON Patch, held to the marks by
-// apply_anchored_edit). The child is an ordinary knob-set candidate ("llm") and goes
-// through the whole ladder. When an "llm" candidate fails the ladder (lowering, validator,
-// emulator), the next mutation is one debug call on it with the ladder's log ("llm_debug",
-// a sibling of the failed candidate, op_params.repairs naming it): once per failed
-// candidate, never for a failed repair.
+// One agent proposal is a plan call then a code call on the parent as the subject shows it
+// (agent_subject.h): a knob set's document, where the plan agent marks one group with
+// "__improve__" advice and the code agent rewrites inside it (whole document or JSON
+// Patch), or an instruction variant's CUDA source, marked with source anchors; either way
+// apply_anchored_edit holds the edit to the marks. The child ("llm") goes through the
+// whole ladder. When an "llm" candidate fails it (lowering, validator, emulator; a
+// variant's static, compile or run gate), the next mutation is one debug call on it with
+// the ladder's log ("llm_debug", a sibling of the failed candidate, op_params.repairs
+// naming it): once per failed candidate, never for a failed repair.
 //
 // Every call is stored as soon as it returns (hooks.record), whatever became of it; the
 // proposal lists the ids in op_params.transcripts and the loop links them to the candidate
@@ -27,6 +28,7 @@
 
 #include "agents/context_window.h"
 #include "agents/llm_client.h"
+#include "search/agent_subject.h"
 #include "search/agent_tree_view.h"
 #include "search/operators.h"
 
@@ -53,14 +55,14 @@ struct AgentUsage {
 struct AgentLoopHooks {
   std::function<int64_t(const TranscriptRecord&)> record;  // stores one call now; returns its id
   CandidateLookup candidate;                                // a candidate's row (its log)
-  std::function<std::string(const KnobSet&)> describe;      // prompt lines on a knob set's plan
   std::string target;                                       // the model, GPU, floor, in a few lines
 };
 
 class AgentOperator : public VariationOperator {
  public:
   // `repaired`: failed "llm" candidates that already had their debug call (from the store).
-  AgentOperator(KnobSpace space, AgentSettings settings, AgentLoopHooks hooks,
+  // `fallback` (null: none) proposes when the agents do not.
+  AgentOperator(std::shared_ptr<const AgentSubject> subject, AgentSettings settings, AgentLoopHooks hooks,
                 std::shared_ptr<VariationOperator> fallback, AgentUsage used, std::set<int64_t> repaired);
   std::string name() const override { return "llm"; }
   std::optional<Proposal> propose(const SearchTree& tree, const std::vector<int64_t>& parents,
@@ -76,7 +78,7 @@ class AgentOperator : public VariationOperator {
   bool affordable(int calls) const;
   std::optional<int64_t> repair_due(const SearchTree& tree) const;
 
-  KnobSpace space_;
+  std::shared_ptr<const AgentSubject> subject_;
   AgentSettings s_;
   AgentLoopHooks hooks_;
   std::shared_ptr<VariationOperator> fallback_;

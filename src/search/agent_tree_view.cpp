@@ -2,13 +2,14 @@
 // is the leaderboard the policy exploits; a node's subtree is found by walking parents.
 #include "search/agent_tree_view.h"
 
+#include <fmt/format.h>
+
 #include "core/error.h"
-#include "search/knob_document.h"
 
 namespace tessera {
 
-SearchTreeView::SearchTreeView(const SearchTree& tree, const KnobSpace& space, CandidateLookup lookup, size_t max_notes)
-    : tree_(tree), space_(space), lookup_(std::move(lookup)), max_notes_(max_notes) {}
+SearchTreeView::SearchTreeView(const SearchTree& tree, Content content, CandidateLookup lookup, size_t max_notes)
+    : tree_(tree), content_(std::move(content)), lookup_(std::move(lookup)), max_notes_(max_notes) {}
 
 agents::NodeId SearchTreeView::root() const {
   auto r = tree_.root();
@@ -28,7 +29,11 @@ agents::NodeRecord SearchTreeView::node(agents::NodeId id) const {
     r.cost_s = n.cost_s;
     r.cost_predicted = n.cost_kind == CostKind::Predicted;
   }
-  r.content = n.has_knobs ? knob_document(space_, n.knobs).dump(2) : std::string("(a whole plan, not a knob set)");
+  try {
+    r.content = content_(n);
+  } catch (const Error& e) {
+    r.content = fmt::format("(not shown: {})", e.what());  // e.g. a whole plan among knob sets
+  }
   if (lookup_) {
     if (auto c = lookup_(id)) {
       r.notes = c->log;

@@ -1,14 +1,14 @@
 // The search tree as the LLM agents see it (agents::TreeView over SearchTree): each node's
-// content is its knob document (knob_document.h), its notes the ladder's log from the
-// store. Logs are cut to a bounded length so five historical nodes cannot blow a prompt up.
+// content is what the agents edit (the subject's: a knob document, a variant's source), its
+// notes the ladder's log from the store. Logs are cut to a bounded length so five historical nodes cannot blow a prompt up.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "agents/tree_view.h"
 #include "search/candidate_tree.h"
-#include "search/knob_space.h"
 #include "search/store.h"
 
 namespace tessera {
@@ -17,7 +17,8 @@ using CandidateLookup = std::function<std::optional<CandidateRecord>(int64_t id)
 
 class SearchTreeView : public agents::TreeView {
  public:
-  SearchTreeView(const SearchTree& tree, const KnobSpace& space, CandidateLookup lookup, size_t max_notes = 1200);
+  using Content = std::function<std::string(const TreeNode&)>;  // throws for a node it cannot show
+  SearchTreeView(const SearchTree& tree, Content content, CandidateLookup lookup, size_t max_notes = 1200);
   agents::NodeId root() const override;
   agents::NodeRecord node(agents::NodeId id) const override;
   std::vector<agents::NodeId> children(agents::NodeId id) const override;
@@ -25,7 +26,7 @@ class SearchTreeView : public agents::TreeView {
 
  private:
   const SearchTree& tree_;
-  const KnobSpace& space_;
+  Content content_;
   CandidateLookup lookup_;
   size_t max_notes_;
 };

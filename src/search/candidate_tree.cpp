@@ -86,4 +86,11 @@ int64_t SearchTree::lineage(int64_t id) const {
   return cur;
 }
 
+std::optional<int64_t> kept_best_id(const SearchTree& tree) {
+  const std::vector<int64_t>& ids = tree.ids();
+  if (const std::optional<size_t> i = kept_best(ids.size(), [&](size_t k) -> const TreeNode& { return tree.node(ids[k]); }))
+    return ids[*i];
+  return std::nullopt;
+}
+
 }  // namespace tessera

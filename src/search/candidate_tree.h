@@ -57,6 +57,10 @@ std::optional<size_t> kept_best(size_t n, At at) {
   return best;
 }
 
+class SearchTree;
+// kept_best over a tree's nodes in insertion order: the id of the best the loop keeps.
+std::optional<int64_t> kept_best_id(const SearchTree& tree);
+
 class SearchTree {
  public:
   // Adds a node; its parent (unless -1) must be in the tree. Throws tessera::Error otherwise.

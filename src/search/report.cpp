@@ -61,6 +61,19 @@ std::vector<double> best_so_far(const std::vector<CandidateRecord>& cs) {
   return out;
 }
 
+// A variant's sources (whole files) do not fit a table cell: the lineage shows the rest
+// (advice, what it repairs) and the best's source is printed below the table's lead.
+nlohmann::json table_params(const nlohmann::json& params) {
+  nlohmann::json out = params;
+  if (out.is_object())
+    for (const char* k : {"source", "anchored", "edited_anchored"})
+      if (out.contains(k) && out[k].is_string()) {
+        const std::string text = out[k].get<std::string>();
+        out[k] = fmt::format("({} lines)", std::count(text.begin(), text.end(), '\n'));
+      }
+  return out;
+}
+
 }  // namespace
 
 std::string tune_report_markdown(const TuneStore& store) {
@@ -101,7 +114,10 @@ std::string tune_report_markdown(const TuneStore& store) {
     if (const CandidateRecord* low = cheapest_of(cs, *best); low != best)
       md += fmt::format("Lowest recorded cost: candidate {}, {}: within the noise of the best, so not kept.\n\n",
                         low->id, cost_text(*low));
-    md += fmt::format("Knobs: `{}`\n\n", best->knobs.is_null() ? std::string("(a whole plan)") : best->knobs.dump());
+    if (best->op_params.contains("source") && best->op_params["source"].is_string())
+      md += fmt::format("Source of the best variant:\n\n```cuda\n{}```\n\n", best->op_params["source"].get<std::string>());
+    else
+      md += fmt::format("Knobs: `{}`\n\n", best->knobs.is_null() ? std::string("(a whole plan)") : best->knobs.dump());
     // Lineage, root first.
     std::vector<const CandidateRecord*> chain;
     for (const CandidateRecord* c = best; c; c = c->parent >= 0 && by_id.count(c->parent) ? &by_id.at(c->parent) : nullptr) {
@@ -111,8 +127,8 @@ std::string tune_report_markdown(const TuneStore& store) {
     std::reverse(chain.begin(), chain.end());
     md += "Lineage of the best, root to leaf:\n\n| candidate | operator | parameters | status | cost |\n| ---: | --- | --- | --- | --- |\n";
     for (const CandidateRecord* c : chain)
-      md += fmt::format("| {} | {} | `{}` | {} | {} |\n", c->id, c->op, md_cell(c->op_params.dump()), status_name(c->status),
-                        cost_text(*c));
+      md += fmt::format("| {} | {} | `{}` | {} | {} |\n", c->id, c->op, md_cell(table_params(c->op_params).dump()),
+                        status_name(c->status), cost_text(*c));
     md += "\n";
     // The failures, so a reader sees what the ladder caught.
     int shown = 0;

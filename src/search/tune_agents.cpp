@@ -10,19 +10,20 @@
 
 namespace tessera {
 
-std::shared_ptr<AgentOperator> install_agents(OperatorSet& ops, const KnobSpace& space, const EvalSettings& es,
-                                              const AgentSettings& settings, TuneStore& store, const RunRecord& run) {
-  AgentUsage used;
-  std::set<int64_t> repaired;
-  if (run.id > 0) {
-    for (const TranscriptRecord& t : store.transcripts(run.id, -1)) {
-      used.calls += 1;
-      used.tokens += t.tokens_in + t.tokens_out;
-    }
-    for (const CandidateRecord& c : store.candidates(run.id))
-      if (c.op == "llm_debug" && c.op_params.contains("repairs") && c.op_params["repairs"].is_number_integer())
-        repaired.insert(c.op_params["repairs"].get<int64_t>());
+AgentHistory agent_history(const TuneStore& store, const RunRecord& run) {
+  AgentHistory h;
+  if (run.id <= 0) return h;
+  for (const TranscriptRecord& t : store.transcripts(run.id, -1)) {
+    h.used.calls += 1;
+    h.used.tokens += t.tokens_in + t.tokens_out;
   }
+  for (const CandidateRecord& c : store.candidates(run.id))
+    if (c.op == "llm_debug" && c.op_params.contains("repairs") && c.op_params["repairs"].is_number_integer())
+      h.repaired.insert(c.op_params["repairs"].get<int64_t>());
+  return h;
+}
+
+AgentLoopHooks agent_store_hooks(TuneStore& store, const RunRecord& run) {
   AgentLoopHooks hooks;
   hooks.record = [&store, &run](const TranscriptRecord& t) {
     TranscriptRecord r = t;
@@ -30,7 +31,13 @@ std::shared_ptr<AgentOperator> install_agents(OperatorSet& ops, const KnobSpace&
     return store.add_transcript(r);
   };
   hooks.candidate = [&store](int64_t id) { return store.candidate(id); };
-  hooks.describe = [&space, &es](const KnobSet& k) {
+  return hooks;
+}
+
+std::shared_ptr<AgentOperator> install_agents(OperatorSet& ops, const KnobSpace& space, const EvalSettings& es,
+                                              const AgentSettings& settings, TuneStore& store, const RunRecord& run) {
+  AgentLoopHooks hooks = agent_store_hooks(store, run);
+  auto describe = [&space, &es](const KnobSet& k) {
     try {
       const Plan plan = lower(es.model, es.target, space.to_config(k), es.context, es.model_label);
       return plan_summary(plan, es.position);
@@ -44,7 +51,9 @@ std::shared_ptr<AgentOperator> install_agents(OperatorSet& ops, const KnobSpace&
       es.model_label, es.model.num_layers, es.model.hidden_size, es.target.arch, es.target.sms, es.position,
       es.context,
       es.measurer ? "measured on the GPU (" + es.measurer->name() + ")" : std::string("predicted by the cost model, not measured"));
-  auto op = std::make_shared<AgentOperator>(space, settings, std::move(hooks), ops.mutate, used, std::move(repaired));
+  const AgentHistory history = agent_history(store, run);
+  auto op = std::make_shared<AgentOperator>(make_knob_subject(space, describe), settings, std::move(hooks), ops.mutate,
+                                            history.used, history.repaired);
   ops.mutate = op;
   return op;
 }

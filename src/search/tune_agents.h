@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 
 #include "search/agent_operator.h"
 #include "search/evaluate.h"
@@ -16,6 +17,16 @@ namespace tessera {
 // `run` is read when calls are recorded (a new run gets its id after the policy is built).
 std::shared_ptr<AgentOperator> install_agents(OperatorSet& ops, const KnobSpace& space, const EvalSettings& es,
                                               const AgentSettings& settings, TuneStore& store, const RunRecord& run);
+
+// What earlier sessions of a run spent and repaired (run.id 0: a new run, nothing).
+struct AgentHistory {
+  AgentUsage used;
+  std::set<int64_t> repaired;  // failed "llm" candidates that had their debug call
+};
+AgentHistory agent_history(const TuneStore& store, const RunRecord& run);
+// The hooks that store calls as they return (in `run`, read at each call) and read
+// candidates back; the target lines are the caller's.
+AgentLoopHooks agent_store_hooks(TuneStore& store, const RunRecord& run);
 
 // Links the transcripts a proposal names (op_params.transcripts) to candidate `id`.
 void link_proposal_transcripts(TuneStore& store, const Proposal& p, int64_t id);

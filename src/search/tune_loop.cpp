@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bench/floor.h"
+#include "core/atomic_write.h"
 #include "core/error.h"
 #include "model/load.h"
 #include "model/shapes.h"
@@ -40,19 +41,6 @@ std::string model_stem(const std::string& model) {
   for (char& c : s)
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
   return s.empty() ? "model" : s;
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) fail("cannot write '{}'", tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("cannot move '{}' to '{}': {}", tmp, path, ec.message());
 }
 
 nlohmann::json settings_json(const TuneOptions& o) {
@@ -95,11 +83,6 @@ TuneOptions resumed_options(const TuneOptions& given, const RunRecord& run, cons
   return o;
 }
 
-std::string fmt_duration(double s) {
-  int t = int(s + 0.5);
-  return fmt::format("{}:{:02d}", t / 60, t % 60);
-}
-
 }  // namespace
 
 TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev) {
@@ -117,19 +100,55 @@ TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev) {
   return n;
 }
 
-TreeNode tree_node_of(const CandidateRecord& c, const KnobSpace& space) {
+TreeNode tree_node_of(const CandidateRecord& c) {
   TreeNode n;
   n.id = c.id;
   n.parent = c.parent;
   n.op = c.op;
-  n.has_knobs = !c.knobs.is_null();
-  if (n.has_knobs) n.knobs = space.from_json(c.knobs);
   n.status = c.status;
   n.cost_s = c.cost_s;
   n.spread = c.spread;
   n.cost_kind = c.cost_kind;
   n.plan_hash = c.plan_hash;
   return n;
+}
+
+TreeNode tree_node_of(const CandidateRecord& c, const KnobSpace& space) {
+  TreeNode n = tree_node_of(c);
+  n.has_knobs = !c.knobs.is_null();
+  if (n.has_knobs) n.knobs = space.from_json(c.knobs);
+  return n;
+}
+
+CandidateRecord pending_row(int64_t run, const Proposal& p, uint64_t check_seed) {
+  CandidateRecord c;
+  c.run = run;
+  c.parent = p.parent;
+  c.op = p.op;
+  c.op_params = p.op_params;
+  c.check_seed = check_seed;
+  return c;
+}
+
+CandidateRecord verdict_row(int64_t id, const Evaluation& ev, const TuneStore& store) {
+  CandidateRecord c;
+  c.id = id;
+  c.plan_hash = ev.plan_hash;
+  c.status = ev.status;
+  c.cost_s = ev.cost_s;
+  c.spread = ev.spread;
+  c.cost_kind = ev.cost_kind;
+  c.log = ev.log;
+  if (auto row = store.candidate(id)) c.check_seed = row->check_seed;
+  return c;
+}
+
+bool beats_best(const Evaluation& ev, const SearchTree& tree, std::optional<int64_t> best) {
+  if (ev.status != CandidateStatus::Ok) return false;
+  if (!best) return true;
+  const TreeNode& b = tree.node(*best);
+  return b.cost_kind == ev.cost_kind &&
+         faster_beyond_noise(ev.cost_s, ev.spread, ev.cost_kind, b.cost_s, b.spread, b.cost_kind);
 }
 
 std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& rng, const SearchHooks& hooks) {
@@ -151,6 +170,11 @@ std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& 
   hooks.finish(id, *p, ev);
   tree.add(tree_node(id, *p, ev));
   return id;
+}
+
+std::string duration_text(double s) {
+  int t = int(s + 0.5);
+  return fmt::format("{}:{:02d}", t / 60, t % 60);
 }
 
 std::string default_db_path(const std::string& model, const std::string& target) {
@@ -265,12 +289,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
   }
   // The best as this loop keeps it (finish below), replayed over what the store holds
   // (kept_best; the report names the same one).
-  std::optional<int64_t> best;
-  {
-    const std::vector<int64_t>& ids = tree.ids();
-    if (const std::optional<size_t> i = kept_best(ids.size(), [&](size_t k) -> const TreeNode& { return tree.node(ids[k]); }))
-      best = ids[*i];
-  }
+  std::optional<int64_t> best = kept_best_id(tree);
 
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -284,7 +303,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
       best_text = fmt::format("{:.4f} ms ({}), {:.2f}x the floor (floor predicted)", b.cost_s * 1e3, kind,
                               b.cost_s / res.floor_s);
     }
-    std::string left = o.budget_minutes > 0 ? fmt_duration(std::max(0.0, o.budget_minutes * 60 - elapsed())) + " left"
+    std::string left = o.budget_minutes > 0 ? duration_text(std::max(0.0, o.budget_minutes * 60 - elapsed())) + " left"
                                             : "no time limit";
     std::string calls;
     if (agent) calls = fmt::format(", {} agent calls", agent->usage().calls);
@@ -310,13 +329,8 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
 
   SearchHooks hooks;
   hooks.begin = [&](const Proposal& p, uint64_t seed) {
-    CandidateRecord c;
-    c.run = run.id;
-    c.parent = p.parent;
-    c.op = p.op;
-    c.op_params = p.op_params;
+    CandidateRecord c = pending_row(run.id, p, seed);
     if (p.knobs) c.knobs = space.to_config(*p.knobs).to_json();
-    c.check_seed = seed;
     const int64_t id = store.add_candidate(c);
     link_proposal_transcripts(store, p, id);
     return id;
@@ -327,27 +341,8 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     return ev;
   };
   hooks.finish = [&](int64_t id, const Proposal& p, const Evaluation& ev) {
-    CandidateRecord c;
-    c.id = id;
-    c.plan_hash = ev.plan_hash;
-    c.status = ev.status;
-    c.cost_s = ev.cost_s;
-    c.spread = ev.spread;
-    c.cost_kind = ev.cost_kind;
-    c.log = ev.log;
-    // finish_candidate rewrites the whole verdict, the check seed included: keep the seed
-    // begin recorded (it reproduces the check's random weights).
-    if (auto row = store.candidate(id)) c.check_seed = row->check_seed;
-    bool new_best = false;
-    if (ev.status == CandidateStatus::Ok) {
-      if (!best) {
-        new_best = true;
-      } else {
-        const TreeNode& b = tree.node(*best);
-        new_best = b.cost_kind == ev.cost_kind &&
-                   faster_beyond_noise(ev.cost_s, ev.spread, ev.cost_kind, b.cost_s, b.spread, b.cost_kind);
-      }
-    }
+    const CandidateRecord c = verdict_row(id, ev, store);
+    const bool new_best = beats_best(ev, tree, best);
     std::string json;
     // Plans derived from knobs are re-derivable from the row; a best plan, or one an
     // operator wrote whole, is stored itself.
@@ -355,7 +350,7 @@ TuneResult run_tune(const TuneOptions& given, Measurer* measurer, std::FILE* pro
     store.finish_candidate(c, json.empty() ? nullptr : &json);
     record_calibration(store, es, ev);
     if (new_best) {
-      write_atomically(res.best_plan_path, json);
+      write_file_atomically(res.best_plan_path, json);
       best = id;  // the tree gets the node right after finish
       best_plan = ev.plan;
     }

@@ -30,8 +30,18 @@ struct SearchHooks {
 };
 std::optional<int64_t> search_step(SearchTree& tree, Policy& policy, SearchRng& rng, const SearchHooks& hooks);
 TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev);
-// The node a stored candidate row makes (what --resume rebuilds the tree from).
+// The node a stored candidate row makes (what --resume rebuilds the tree from); without a
+// space, a node without knobs (a variant search's).
 TreeNode tree_node_of(const CandidateRecord& c, const KnobSpace& space);
+TreeNode tree_node_of(const CandidateRecord& c);
+
+// The rows a search writes: a proposal about to be evaluated (pending, with the seed of its
+// check), and its verdict. The verdict keeps the seed the pending row recorded (it
+// reproduces the check's random inputs): finish_candidate rewrites the whole verdict.
+CandidateRecord pending_row(int64_t run, const Proposal& p, uint64_t check_seed);
+CandidateRecord verdict_row(int64_t id, const Evaluation& ev, const TuneStore& store);
+// Whether an evaluation replaces the kept best (kept_best's rule, as the loop applies it).
+bool beats_best(const Evaluation& ev, const SearchTree& tree, std::optional<int64_t> best);
 
 struct TuneOptions {
   std::string model_path, shape;  // exactly one
@@ -62,6 +72,9 @@ struct TuneResult {
   std::string stop_reason;
   std::optional<AgentUsage> agents;  // when agents were on
 };
+
+// "M:SS", for progress lines.
+std::string duration_text(double seconds);
 
 // ".tessera/tune/<model>-<target>.db", the model named by its shape or file name.
 std::string default_db_path(const std::string& model, const std::string& target);

@@ -13,7 +13,8 @@ json skipped(const std::string& why) { return {{"verdict", "skipped"}, {"reason"
 
 }  // namespace
 
-json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options) {
+json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options,
+                      std::string* ptx) {
   json gates;
   const agents::GuardReport guard = agents::check_variant(source, guard_policy(spec));
   json findings = json::array();
@@ -36,13 +37,17 @@ json evaluate_variant(const std::string& source, const VariantSpec& spec, const 
                         {"diagnostics", diagnostics_json(compiled.diagnostics)}};
   }
 
+  if (compiled.ok && ptx) *ptx = compiled.ptx;
   if (!compiled.ok) {
     gates["run"] = skipped(guard.ok() && gates["compile"]["verdict"] == "unavailable" ? "nothing compiled to run"
                                                                                        : "an earlier gate rejected the variant");
   } else if (!options.run) {
     gates["run"] = skipped("not requested");
   } else {
-    gates["run"] = run_gate(compiled.ptx, spec, options.run_gate).to_json();
+    RunGateOptions run = options.run_gate;
+    if (!options.timed) run.time_against.clear();
+    else if (run.time_against.empty()) run.time_against = compiled.ptx;
+    gates["run"] = run_gate(compiled.ptx, spec, run).to_json();
   }
 
   std::string verdict = "accepted";

@@ -22,11 +22,17 @@ struct EvaluateOptions {
   CompileOptions compile;
   double compile_timeout_s = 60;  // the compile gate's child (variant_compile_isolated.h)
   RunGateOptions run_gate;        // its tessera_binary also runs the compile gate's child
+  // A timed run gate: against run_gate.time_against, or against the variant itself when
+  // that is empty (a search's first candidate, which has no leader yet).
+  bool timed = false;
 };
 
 // {"entry", "verdict": "accepted" | "rejected" | "incomplete",
 //  "gates": {"static": {...}, "compile": {...}, "run": {...}}}; each gate has "verdict"
 // ("pass", "reject", "unavailable", "skipped") and its details.
-nlohmann::json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options = {});
+// `ptx` (may be null) receives the compiled PTX when the compile gate passed: what a later
+// timed check runs as the leader (RunGateOptions::time_against).
+nlohmann::json evaluate_variant(const std::string& source, const VariantSpec& spec, const EvaluateOptions& options = {},
+                                std::string* ptx = nullptr);
 
 }  // namespace tessera::variants

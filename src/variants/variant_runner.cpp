@@ -37,6 +37,7 @@ uint64_t fresh_seed() {
 json RunVerdict::to_json() const {
   json j{{"verdict", verdict}, {"kind", kind}, {"reason", reason}, {"seed", seed}, {"wall_s", wall_s}};
   if (!child.is_null()) j["child"] = child;
+  if (!timing.is_null()) j["timing"] = timing;
   return j;
 }
 
@@ -47,7 +48,8 @@ std::string self_executable() {
   return p.string();
 }
 
-RunVerdict verdict_from_child(const ChildOutcome& o, const VariantSpec& spec, int trials_per_shape, double timeout_s) {
+RunVerdict verdict_from_child(const ChildOutcome& o, const VariantSpec& spec, int trials_per_shape, double timeout_s,
+                              bool timed) {
   if (o.timed_out)
     return make("reject", "timeout",
                 fmt::format("the variant ran past the run gate's {:.3g} s limit and was killed (a hang or an endless loop)",
@@ -83,12 +85,20 @@ RunVerdict verdict_from_child(const ChildOutcome& o, const VariantSpec& spec, in
     const json& trials = j.contains("trials") ? j["trials"] : json();
     bool all = trials.is_array() && trials.size() == want;
     for (size_t i = 0; all && i < trials.size(); ++i) all = trials[i].is_object() && trials[i].value("passed", false);
+    const json t = j.contains("timing") ? j["timing"] : json();
+    const bool timing_ok = !timed || (t.is_object() && t.value("ratio_median", 0.0) > 0 &&
+                                      t.value("candidate_median_s", 0.0) > 0 && t.value("leader_median_s", 0.0) > 0 &&
+                                      j.contains("time_trial") && j["time_trial"].is_object() &&
+                                      j["time_trial"].value("passed", false));
     if (!all)
       v = make("reject", "malformed",
                fmt::format("the run-gate child said pass without reporting {} passed trials", want));
+    else if (!timing_ok)
+      v = make("reject", "malformed", "the run-gate child said pass without the timed check it was asked for");
     else
       v = make("pass", "pass", fmt::format("{} trials over {} shapes matched the CPU twin, guards and inputs intact", want,
                                            spec.shapes.size()));
+    if (v.verdict == "pass" && timed) v.timing = t;
   } else if (status == "fail" || status == "fault" || status == "load_failed") {
     v = make("reject", status, reason.empty() ? status : reason);
   } else if (status == "no_device") {
@@ -108,11 +118,15 @@ RunVerdict run_gate(const std::string& image, const VariantSpec& spec, const Run
   const std::string binary = options.tessera_binary.empty() ? self_executable() : options.tessera_binary;
   ChildLimits limits;
   limits.timeout_s = options.timeout_s;
-  const ChildOutcome o =
-      run_child({binary, "variant-run", "--entry", spec.name, "--image", path.string(), "--seed", std::to_string(seed),
-                 "--trials-per-shape", std::to_string(options.trials_per_shape)},
-                limits);
-  RunVerdict v = verdict_from_child(o, spec, options.trials_per_shape, options.timeout_s);
+  std::vector<std::string> argv{binary,   "variant-run", "--entry", spec.name, "--image", path.string(), "--seed",
+                                std::to_string(seed), "--trials-per-shape", std::to_string(options.trials_per_shape)};
+  const bool timed = !options.time_against.empty();
+  if (timed) {
+    const std::filesystem::path leader = dir.write("leader.image", options.time_against);
+    argv.insert(argv.end(), {"--time-against", leader.string(), "--time-pairs", std::to_string(options.time_pairs)});
+  }
+  const ChildOutcome o = run_child(argv, limits);
+  RunVerdict v = verdict_from_child(o, spec, options.trials_per_shape, options.timeout_s, timed);
   v.seed = seed;
   v.wall_s = o.wall_s;
   return v;

@@ -25,6 +25,10 @@ struct RunGateOptions {
   double timeout_s = 30;
   int trials_per_shape = 2;
   std::optional<uint64_t> seed;    // empty: a fresh one per check
+  // Non-empty: a timed check (cuda/variant_launch.h, VariantTiming) against this image, the
+  // leader's PTX; the verdict's `timing` holds the result and a pass without it is malformed.
+  std::string time_against;
+  int time_pairs = 30;
 };
 
 struct RunVerdict {
@@ -37,6 +41,9 @@ struct RunVerdict {
   uint64_t seed = 0;
   double wall_s = 0;
   nlohmann::json child;  // the child's verdict line, when it printed one
+  // A timed check's result: {shape, pairs, candidate_median_s, candidate_spread,
+  // leader_median_s, ratio_median, ratio_p10, ratio_p90, weight_bytes}; null otherwise.
+  nlohmann::json timing;
   nlohmann::json to_json() const;
 };
 
@@ -45,7 +52,7 @@ RunVerdict run_gate(const std::string& image, const VariantSpec& spec, const Run
 
 // The verdict for a finished child (exposed so tests can feed it any outcome).
 RunVerdict verdict_from_child(const ChildOutcome& outcome, const VariantSpec& spec, int trials_per_shape,
-                              double timeout_s);
+                              double timeout_s, bool timed = false);
 
 // This process's executable (/proc/self/exe resolved).
 std::string self_executable();

@@ -31,6 +31,10 @@ struct VariantSpec {
   int tile_rows = 0;             // rows per block
   int threads = 0;               // threads per block
   std::vector<VariantShape> shapes;  // every run-gate check tries each (at least two)
+  // The shape a timed check (RunGateOptions::time_against) runs at: a model's real matrix,
+  // larger than L2, so the time is the instruction's at the size a decode step streams. It
+  // is checked against the twin like the trial shapes before it is timed.
+  VariantShape time_shape;
   // |y - twin| <= atol + rtol * sum_c |w[r,c] * x[c]|. fp32 sums in any order land within
   // about sqrt(cols) * 2^-24 of that sum, far inside; rounding x, the products or the
   // accumulator to bf16 (2^-9 each) lands far outside.
