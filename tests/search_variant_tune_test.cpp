@@ -56,9 +56,10 @@ class FakeJudge : public VariantJudge {
       const json& t = v.gates["run"]["timing"];
       v.median_s = t["candidate_median_s"];
       v.spread = t["candidate_spread"];
-      v.ratio_median = t["ratio_median"];
-      v.ratio_p10 = t["ratio_p10"];
-      v.ratio_p90 = t["ratio_p90"];
+      v.ratio.pairs = t["pairs"];
+      v.ratio.median = t["ratio_median"];
+      v.ratio.p10 = t["ratio_p10"];
+      v.ratio.p90 = t["ratio_p90"];
     }
     return v;
   }

@@ -62,6 +62,13 @@ void configure_agents(const CLI::App& cmd, const std::string& mode, const agents
       agents::resolve_llm_config(flags, [](const char* name) { return std::getenv(name); }));
 }
 
+// A tuning run (plans or a variant) needs an end, and budgets are never negative.
+void check_budgets(const TuneOptions& t) {
+  if (t.budget_minutes < 0 || t.budget_candidates < 0) throw UsageError("tune: budgets must be >= 0");
+  if (!t.resume && t.budget_minutes == 0 && t.budget_candidates == 0)
+    throw UsageError("tune: give --budget-minutes M or --budget-candidates K (a run needs an end)");
+}
+
 void add_tune(CLI::App& app) {
   struct Opts {
     TuneOptions t;
@@ -132,9 +139,7 @@ void add_tune(CLI::App& app) {
         throw UsageError("tune --variant: the agents are the only operator, under the stark policy; drop --policy " +
                          o->t.policy);
       if (o->agents != "llm") throw UsageError("tune --variant: the LLM agents write the variants; give --agents llm");
-      if (!o->t.resume && o->t.budget_minutes == 0 && o->t.budget_candidates == 0)
-        throw UsageError("tune: give --budget-minutes M or --budget-candidates K (a run needs an end)");
-      if (o->t.budget_minutes < 0 || o->t.budget_candidates < 0) throw UsageError("tune: budgets must be >= 0");
+      check_budgets(o->t);
       configure_agents(*cmd, o->agents, o->llm, o->t);
       VariantTuneOptions v;
       v.entry = o->variant;
@@ -210,10 +215,7 @@ void add_tune(CLI::App& app) {
     if (o->t.structural && o->t.policy == "pareto")
       throw UsageError("tune --structural: the pareto policy varies knob sets only (each instruction kind's knobs); "
                        "use stark or evolve with structural rewrites");
-    if (o->t.budget_minutes < 0 || o->t.budget_candidates < 0)
-      throw UsageError("tune: budgets must be >= 0");
-    if (!o->t.resume && o->t.budget_minutes == 0 && o->t.budget_candidates == 0)
-      throw UsageError("tune: give --budget-minutes M or --budget-candidates K (a run needs an end)");
+    check_budgets(o->t);
     o->t.start_knobs = o->knobs;
     o->t.space_keys = split_commas(o->space);
     if (!o->t.policy.empty()) (void)make_policy(o->t.policy, {});

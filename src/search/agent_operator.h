@@ -68,6 +68,8 @@ class AgentOperator : public VariationOperator {
   std::optional<Proposal> propose(const SearchTree& tree, const std::vector<int64_t>& parents,
                                   SearchRng& rng) override;
   const AgentUsage& usage() const { return usage_; }
+  // Whether `calls` more calls fit the run's call and token budgets.
+  bool affordable(int calls) const;
 
  private:
   struct Draft;  // one attempt's transcripts and outcome
@@ -75,7 +77,6 @@ class AgentOperator : public VariationOperator {
   std::optional<Proposal> repair(const SearchTree& tree, int64_t failed, Draft& d);
   std::string call(agents::AgentRole role, const std::vector<agents::ChatMessage>& messages,
                    const std::function<void(const std::string&)>& use, Draft& d);
-  bool affordable(int calls) const;
   std::optional<int64_t> repair_due(const SearchTree& tree) const;
 
   std::shared_ptr<const AgentSubject> subject_;

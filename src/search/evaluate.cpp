@@ -171,6 +171,9 @@ bool record_calibration(TuneStore& store, const EvalSettings& s, const Evaluatio
   return true;
 }
 
+double paired_cost(double best_cost_s, const PairedRatio& r) { return best_cost_s * r.median; }
+double paired_spread(const PairedRatio& r) { return r.median > 0 ? (r.p90 - r.p10) / r.median : 0; }
+
 void interleave_with_best(Evaluation& ev, Measurer* measurer, const BestSoFar& best,
                           const std::function<std::shared_ptr<const Plan>()>& best_plan) {
   if (!measurer || best.id < 0 || ev.status != CandidateStatus::Ok || ev.cost_kind != CostKind::Measured || !ev.plan)
@@ -189,8 +192,8 @@ void interleave_with_best(Evaluation& ev, Measurer* measurer, const BestSoFar& b
     return;
   }
   const double solo = ev.cost_s;
-  ev.cost_s = best.cost_s * r.median;
-  ev.spread = r.median > 0 ? (r.p90 - r.p10) / r.median : 0;
+  ev.cost_s = paired_cost(best.cost_s, r);
+  ev.spread = paired_spread(r);
   ev.log += fmt::format(
       "\ninterleaved with the best (candidate {}, {} pairs): ratio median {:.4f} (p10 {:.4f}, p90 {:.4f}); "
       "cost {:.4f} ms = its {:.4f} ms x the median (solo {:.4f} ms)",

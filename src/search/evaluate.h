@@ -100,6 +100,11 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
 // the run's leader). best_plan is asked for only when needed; null: not available, and the
 // log says so. Does nothing to a candidate that is not measured and ok, or without a
 // measured best.
+// A candidate's cost from its interleaved ratio to the best: the best's time x the median
+// ratio, spread the ratio's (p90 - p10) / median (the tuner's rung here, and tune --variant's).
+double paired_cost(double best_cost_s, const PairedRatio& r);
+double paired_spread(const PairedRatio& r);
+
 struct BestSoFar {
   int64_t id = -1;  // -1: none yet
   double cost_s = 0, spread = 0;

@@ -50,9 +50,10 @@ class GateJudge : public VariantJudge {
       const json& t = v.gates["run"]["timing"];
       v.median_s = t.at("candidate_median_s").get<double>();
       v.spread = t.at("candidate_spread").get<double>();
-      v.ratio_median = t.at("ratio_median").get<double>();
-      v.ratio_p10 = t.at("ratio_p10").get<double>();
-      v.ratio_p90 = t.at("ratio_p90").get<double>();
+      v.ratio.pairs = t.at("pairs").get<int>();
+      v.ratio.median = t.at("ratio_median").get<double>();
+      v.ratio.p10 = t.at("ratio_p10").get<double>();
+      v.ratio.p90 = t.at("ratio_p90").get<double>();
     }
     return v;
   }
@@ -228,10 +229,10 @@ VariantTuneResult run_variant_tune(const VariantTuneOptions& given, VariantJudge
     if (j.v.status != CandidateStatus::Ok) return j;
     if (best) {
       const TreeNode& b = tree.node(*best);
-      j.cost_s = b.cost_s * j.v.ratio_median;
-      j.spread = j.v.ratio_median > 0 ? (j.v.ratio_p90 - j.v.ratio_p10) / j.v.ratio_median : 0;
+      j.cost_s = paired_cost(b.cost_s, j.v.ratio);
+      j.spread = paired_spread(j.v.ratio);
       j.v.log += fmt::format("cost: the best (candidate {}, {}) x the median ratio {:.4f} = {}\n", *best,
-                             seconds_text(b.cost_s), j.v.ratio_median, seconds_text(j.cost_s));
+                             seconds_text(b.cost_s), j.v.ratio.median, seconds_text(j.cost_s));
     } else {
       j.cost_s = j.v.median_s;
       j.spread = j.v.spread;
@@ -316,12 +317,8 @@ VariantTuneResult run_variant_tune(const VariantTuneOptions& given, VariantJudge
       res.stop_reason = "the agents were switched off: " + u.last_failure;
       break;
     }
-    if (o.agents.budget_calls > 0 && u.calls + 2 > o.agents.budget_calls) {
-      res.stop_reason = fmt::format("agent call budget of {} reached", o.agents.budget_calls);
-      break;
-    }
-    if (o.agents.budget_tokens > 0 && u.tokens >= o.agents.budget_tokens) {
-      res.stop_reason = fmt::format("agent token budget of {} reached", o.agents.budget_tokens);
+    if (!agent->affordable(2)) {  // a plan and a code call
+      res.stop_reason = fmt::format("agent budget reached ({} calls, {} tokens in the run)", u.calls, u.tokens);
       break;
     }
     const int64_t calls_before = u.calls;

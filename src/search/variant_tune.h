@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search/agent_operator.h"
+#include "search/evaluate.h"
 #include "search/store.h"
 #include "variants/evaluate_variant.h"
 
@@ -35,7 +36,7 @@ struct VariantVerdict {
   std::string ptx;        // when it compiled: the image a later timed check runs as the leader
   // ok only: the timed check (run gate "timing"): own median and spread, ratio to the leader.
   double median_s = 0, spread = 0;
-  double ratio_median = 0, ratio_p10 = 0, ratio_p90 = 0;
+  PairedRatio ratio;
 };
 
 class VariantJudge {

@@ -40,7 +40,7 @@ TEST(VariantTuneGpu, GatesJudgeAndTimeVariantsAgainstTheLeader) {
   const VariantVerdict root = judge->judge(variants::reference_source(spec, eo.compile.variants_dir), "");
   ASSERT_EQ(root.status, CandidateStatus::Ok) << root.log;
   EXPECT_GT(root.median_s, 1e-6) << root.log;
-  EXPECT_NEAR(root.ratio_median, 1.0, 0.05) << "timed against itself: " << root.log;
+  EXPECT_NEAR(root.ratio.median, 1.0, 0.05) << "timed against itself: " << root.log;
   ASSERT_FALSE(root.ptx.empty());
 
   const std::string vec = reply_source("openai_variant_code.json");
@@ -49,7 +49,7 @@ TEST(VariantTuneGpu, GatesJudgeAndTimeVariantsAgainstTheLeader) {
   ASSERT_EQ(v.status, CandidateStatus::Ok) << v.log;
   EXPECT_GT(v.median_s, 1e-6);
   const double leader = v.gates["run"]["timing"]["leader_median_s"].get<double>();
-  EXPECT_NEAR(v.ratio_median, v.median_s / leader, 0.1 * v.ratio_median) << v.log;
+  EXPECT_NEAR(v.ratio.median, v.median_s / leader, 0.1 * v.ratio.median) << v.log;
 
   const VariantVerdict bad = judge->judge(reply_source("openai_variant_code_broken.json"), root.ptx);
   EXPECT_EQ(bad.status, CandidateStatus::Rejected) << bad.log;
