@@ -224,8 +224,11 @@ TEST(SearchAgentSession, SchemaOneDatabaseGainsTranscripts) {
   {  // make it what a build before schema 2 wrote
     sqlite3* h = nullptr;
     ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-    sqlite3_exec(h, "DROP TABLE transcripts; UPDATE tessera_meta SET value = '1' WHERE key = 'schema_version'", nullptr,
-                 nullptr, nullptr);
+    ASSERT_EQ(sqlite3_exec(h,
+                           "DROP TABLE transcripts; ALTER TABLE candidates DROP COLUMN kind_times; "
+                           "UPDATE tessera_meta SET value = '1' WHERE key = 'schema_version'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(h);
   }
   TuneStore store(db, false);

@@ -244,7 +244,7 @@ void expect_pareto_tree(const SearchTree& tree, const ParetoProgress& prog) {
       std::vector<FrontPoint> pts;
       for (const ParetoMember& m : f.members) {
         EXPECT_EQ(m.resources.size(), pareto_axes().size());
-        pts.push_back({m.cost_s, m.resources});
+        pts.push_back({m.time.s, m.resources});
       }
       std::vector<size_t> idx;
       for (const ParetoMember& m : f.front)
@@ -300,6 +300,97 @@ TEST(ParetoPolicy, RuggedLandscapeWithFailuresNeverEndsARoundWorse) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no knob space"), std::string::npos) << e.what();
   }
+}
+
+// Two kinds, every point at the same step cost except one gate/up tile; the o tile that is
+// faster only on its own time (off the critical path, say) is still composed onto it, which
+// a whole-step axis cannot see. Without every member's own time the front falls back to
+// the step and that composition is not proposed.
+TEST(ParetoPolicy, FrontsUseEachKindsOwnTime) {
+  const KnobSpace space = KnobSpace(shape_config("llama-3.2-1b"), target_preset("sm_90a"), 4096)
+                              .subset({"o_rows_per_task", "gate_up_rows_per_task"});
+  PolicyContext ctx;
+  ctx.space = std::make_shared<const KnobSpace>(space);
+  ctx.resources = [](const KnobSet&) {
+    ResourceUse u;
+    u.blocks = 132;
+    for (const InstructionKind& kind : instruction_kinds()) u.kind_blocks[kind.name] = 132;
+    return u;
+  };
+  const KnobSet base = space.from_config(space.base());
+  auto dim = [&](const std::string& key) -> const KnobDim& {
+    for (const KnobDim& d : space.dims())
+      if (d.key == key) return d;
+    throw std::runtime_error("no " + key);
+  };
+  auto other = [&](const std::string& key) {
+    for (const std::string& v : dim(key).values)
+      if (v != base.at(key)) return v;
+    throw std::runtime_error("one value");
+  };
+  const std::string fast_o = other("o_rows_per_task"), fast_gu = other("gate_up_rows_per_task");
+  auto build = [&](bool o_member_times) {
+    SearchTree tree;
+    int64_t id = 1;
+    auto add = [&](int64_t parent, const std::string& op, const KnobSet& k, double step_ms, double o_ms, double gu_ms,
+                   bool times) {
+      TreeNode n;
+      n.id = id++;
+      n.parent = parent;
+      n.op = op;
+      n.has_knobs = true;
+      n.knobs = k;
+      n.status = CandidateStatus::Ok;
+      n.cost_kind = CostKind::Measured;
+      n.cost_s = step_ms * 1e-3;
+      n.spread = 0.002;
+      if (times) n.kinds = {{"o", {o_ms * 1e-3, 0.01}}, {"gate_up", {gu_ms * 1e-3, 0.01}}, {kScheduleKind, {step_ms * 1e-3, 0.002}}};
+      tree.add(n);
+    };
+    add(-1, "seed", base, 1.0, 0.10, 0.30, true);
+    for (const std::string& v : dim("o_rows_per_task").values) {
+      if (v == base.at("o_rows_per_task")) continue;
+      KnobSet k = base;
+      k["o_rows_per_task"] = v;
+      // fast_o halves the o tiles' own time; the step does not move.
+      add(1, "pareto-kind:o", k, 1.0, v == fast_o ? 0.05 : 0.12, 0.30, v != fast_o || o_member_times);
+    }
+    for (const std::string& v : dim("gate_up_rows_per_task").values) {
+      if (v == base.at("gate_up_rows_per_task")) continue;
+      KnobSet k = base;
+      k["gate_up_rows_per_task"] = v;
+      add(1, "pareto-kind:gate_up", k, v == fast_gu ? 0.9 : 1.05, 0.10, v == fast_gu ? 0.20 : 0.35, true);
+    }
+    return tree;
+  };
+  SearchTree tree = build(true);
+  ParetoProgress prog = pareto_progress(tree, ctx);
+  ASSERT_EQ(prog.rounds.size(), 1u);
+  ASSERT_TRUE(prog.rounds[0].fronts_done);
+  for (const KindFront& f : prog.rounds[0].kinds) {
+    EXPECT_EQ(f.axis, "kind") << f.kind;
+    ASSERT_FALSE(f.front.empty()) << f.kind;
+    EXPECT_EQ(f.front.front().values.at(f.kind == "o" ? "o_rows_per_task" : "gate_up_rows_per_task"),
+              f.kind == "o" ? fast_o : fast_gu)
+        << f.kind << ": the front's fastest is the fastest on the kind's own time";
+  }
+  ASSERT_TRUE(prog.next);
+  EXPECT_EQ(prog.next->op, "pareto-compose");
+  EXPECT_EQ(prog.next->op_params["kind"], "o");
+  EXPECT_EQ(prog.next->knobs->at("o_rows_per_task"), fast_o);
+  EXPECT_EQ(prog.next->knobs->at("gate_up_rows_per_task"), fast_gu);
+
+  tree = build(false);
+  prog = pareto_progress(tree, ctx);
+  ASSERT_EQ(prog.rounds.size(), 2u);
+  for (const KindFront& f : prog.rounds[0].kinds) { EXPECT_EQ(f.axis, f.kind == "o" ? "step" : "kind") << f.kind; }
+  // On the step's time the o tile is no gain: round one ends at the gate/up tile, without
+  // trying the o tile on it, and the next round starts from there.
+  EXPECT_TRUE(prog.rounds[0].done);
+  EXPECT_EQ(tree.node(prog.rounds[0].result).knobs.at("gate_up_rows_per_task"), fast_gu);
+  EXPECT_EQ(prog.rounds[1].base, prog.rounds[0].result);
+  ASSERT_TRUE(prog.next);
+  EXPECT_EQ(prog.next->op.rfind("pareto-kind:", 0), 0u) << prog.next->op;
 }
 
 // The tree a run's rows make, as the tuner rebuilds it on --resume.

@@ -1,5 +1,7 @@
 #include "cuda/gpu_measurer.h"
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "bench/floor.h"
@@ -11,6 +13,32 @@
 #include "verify/backend_check.h"
 
 namespace tessera {
+
+namespace {
+
+// Each instruction kind's time in `steps` traced steps at `pos` (search/kind_times.h), from
+// the tasks' ready .. done marks on the GPU's global timer. Traced apart from the timed
+// steps: the marks cost a few global stores per task, which the step time must not carry.
+KindTimes traced_kind_times(PlanRunner& runner, int64_t pos, int steps) {
+  std::vector<std::map<std::string, double>> per_step;
+  runner.set_trace(true);
+  try {
+    for (int i = 0; i < steps; ++i) {
+      runner.step(pos);
+      std::vector<TaskSpan> spans;
+      for (const PlanRunner::TaskTiming& t : runner.last_trace())
+        spans.push_back({t.task, double(t.ready_ns) * 1e-9, double(t.done_ns) * 1e-9});
+      per_step.push_back(kind_times_of(runner.plan(), spans));
+    }
+  } catch (...) {
+    runner.set_trace(false);
+    throw;
+  }
+  runner.set_trace(false);
+  return summarize_kind_times(per_step);
+}
+
+}  // namespace
 
 GpuMeasurer::GpuMeasurer(const Model& model, const GpuMeasurerOptions& options) : model_(model), opt_(options) {
   if (std::string why; !cuda_device_available(&why)) fail("GPU measurer: no usable CUDA device ({})", why);
@@ -58,6 +86,8 @@ Measurement GpuMeasurer::measure(const Plan& plan) {
     }
     m.median_s = s.median;
     m.spread = s.spread();
+    if (PlanRunner* runner = step->runner(); runner && opt_.trace_steps > 0)
+      m.kinds = traced_kind_times(*runner, opt_.position, opt_.trace_steps);
   } catch (const Error& e) {
     m.error = e.what();
   }

@@ -3,7 +3,8 @@
 // reference engine on the same weights (src/verify/backend_check.h) and rejects it on a
 // logit error above the bf16 bound or an argmax flip that is not a near-tie; measure()
 // times it exactly as `tessera bench` does (warm-up, CUDA events, median, floor guard
-// against the ceilings measured once at construction); compare() times a candidate
+// against the ceilings measured once at construction), then traces a few more steps for
+// each instruction kind's time (search/kind_times.h, the Pareto policy's axis); compare() times a candidate
 // interleaved with the current best as `bench --compare` does. The model's weights must be
 // bf16-exact (the caller rounds them), so the reference sees the numbers the GPU uploads.
 #pragma once
@@ -22,6 +23,7 @@ struct GpuMeasurerOptions {
   int warmup = 10, steps = 100;
   int verify_steps = 2;    // greedy steps checked after a one-token prompt
   double tolerance = 2e-2; // bf16 weights and KV cache (docs/VERIFICATION.md)
+  int trace_steps = 5;     // traced steps after the timed ones, for the per-kind times (0: none)
 };
 
 class GpuMeasurer : public Measurer {

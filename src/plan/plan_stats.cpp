@@ -166,6 +166,8 @@ PlanStats plan_stats(const Plan& plan, const PathCosts& costs, int64_t pos, cons
     for (size_t i = 0; i < T; ++i)
       if (last < 0 || finish[i] > finish[size_t(last)]) last = int32_t(i);
     if (last >= 0) st.critical_path_s = finish[size_t(last)];
+    st.task_start_s = start;
+    st.task_finish_s = finish;
     for (int32_t t = last; t >= 0 && st.critical_path_tasks <= int64_t(T); t = via[size_t(t)]) {
       st.critical_path_tasks += 1;
       st.critical_path_bytes = sat_add(st.critical_path_bytes, streamed_bytes[size_t(t)]);

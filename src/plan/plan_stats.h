@@ -31,6 +31,10 @@ struct PlanStats {
   // the search's cost model fit those parameters by least squares).
   int64_t critical_path_bytes = 0;  // weight + KV bytes streamed by the tasks on the path
   int64_t critical_path_waits = 0;  // counter waits crossed along the path
+  // Every task's start (queue predecessor done and waits met, wait latency included) and
+  // finish under the same model, by task id: the predicted timeline of the step. Empty
+  // when there is no critical path.
+  std::vector<double> task_start_s, task_finish_s;
 };
 
 // The bandwidth model plus two latencies the search's cost model calibrates: a fixed cost

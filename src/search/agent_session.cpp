@@ -105,6 +105,7 @@ class Session {
     c.spread = ev.spread;
     c.cost_kind = ev.cost_kind;
     c.log = ev.log;
+    c.kind_times = kind_times_to_json(ev.kinds);
     std::string plan_text;
     if (ev.plan && !p.knobs) plan_text = plan_to_json(*ev.plan);
     store_.finish_candidate(c, plan_text.empty() ? nullptr : &plan_text);

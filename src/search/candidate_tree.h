@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "search/kind_times.h"
 #include "search/knob_space.h"
 #include "search/store.h"
 
@@ -28,6 +29,7 @@ struct TreeNode {
   std::vector<int64_t> children;
   int depth = 0;
   std::string plan_hash;  // content_hash of the evaluated plan's JSON; empty: none (lowering failed)
+  KindTimes kinds;        // per instruction kind, of cost_kind (kind_times.h); empty: unknown
 };
 
 // Whether cost a is lower than cost b beyond the noise: predicted costs are exact (any

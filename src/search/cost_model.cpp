@@ -68,6 +68,8 @@ Prediction predict_step(const Plan& plan, const CostParams& params, int64_t pos)
   Prediction p;
   p.seconds = st.critical_path_s;
   p.features = {st.critical_path_bytes, st.critical_path_tasks, st.critical_path_waits};
+  p.task_start_s = std::move(st.task_start_s);
+  p.task_finish_s = std::move(st.task_finish_s);
   return p;
 }
 

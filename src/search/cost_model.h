@@ -39,6 +39,8 @@ struct PathFeatures {
 struct Prediction {
   double seconds = 0;  // predicted, never measured
   PathFeatures features;
+  // The predicted timeline: every task's start and finish, by task id (plan_stats).
+  std::vector<double> task_start_s, task_finish_s;
 };
 
 // Throws tessera::Error for a plan with a dependency cycle or unsatisfiable waits (the

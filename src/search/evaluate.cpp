@@ -37,6 +37,21 @@ std::string emulate_check(const Plan& plan, const Model& model, const EvalSettin
   return r.summary(tol);
 }
 
+// The kind times of the predicted timeline; empty (and the cost still stands) when a task
+// belongs to no kind the search knows.
+KindTimes predicted_kinds(const Plan& plan, const Prediction& pr) {
+  std::vector<TaskSpan> spans;
+  for (size_t i = 0; i < pr.task_start_s.size() && i < pr.task_finish_s.size(); ++i)
+    spans.push_back({int32_t(i), pr.task_start_s[i], pr.task_finish_s[i]});
+  KindTimes out;
+  try {
+    for (const auto& [kind, s] : kind_times_of(plan, spans)) out[kind] = {s, 0};
+  } catch (const Error&) {
+    out.clear();
+  }
+  return out;
+}
+
 std::string first_diagnostic(const ValidationReport& r) {
   const Diagnostic& d = r.errors.front();
   return fmt::format("{}: {}", d.rule, d.message);
@@ -136,23 +151,27 @@ Evaluation evaluate_candidate(const Proposal& p, const KnobSpace& space, const E
     ev.cost_s = m.median_s;
     ev.spread = m.spread;
     ev.cost_kind = CostKind::Measured;
+    ev.kinds = m.kinds;
     // The path the model would take, so the measurement can calibrate it (record_calibration).
     try {
       ev.features = predict_step(*ev.plan, s.cost, s.position).features;
     } catch (const Error&) {
       // A plan the model cannot walk still has its measurement; it just calibrates nothing.
     }
-    return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%{}", s.measurer->name(),
-                                                    m.median_s * 1e3, m.spread * 100, recipe_note));
+    return verdict(CandidateStatus::Ok, fmt::format("measured on {}: {:.4f} ms, spread {:.1f}%{}{}", s.measurer->name(),
+                                                    m.median_s * 1e3, m.spread * 100, recipe_note,
+                                                    ev.kinds.empty() ? "" : "\n" + kind_times_text(ev.kinds)));
   }
   try {
     Prediction pr = predict_step(*ev.plan, s.cost, s.position);
     ev.cost_s = pr.seconds;
     ev.cost_kind = CostKind::Predicted;
     ev.features = pr.features;
+    ev.kinds = predicted_kinds(*ev.plan, pr);
     return verdict(CandidateStatus::Ok,
-                   fmt::format("predicted {:.4f} ms (path: {} tasks, {} waits, {} bytes){}", pr.seconds * 1e3,
-                               pr.features.path_tasks, pr.features.path_waits, pr.features.path_bytes, recipe_note));
+                   fmt::format("predicted {:.4f} ms (path: {} tasks, {} waits, {} bytes){}{}", pr.seconds * 1e3,
+                               pr.features.path_tasks, pr.features.path_waits, pr.features.path_bytes, recipe_note,
+                               ev.kinds.empty() ? "" : "\n" + kind_times_text(ev.kinds)));
   } catch (const Error& e) {
     return verdict(CandidateStatus::RunFailed, fmt::format("cost model: {}", e.what()));
   }

@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "plan/plan.h"
 #include "search/cost_model.h"
+#include "search/kind_times.h"
 #include "search/knob_space.h"
 #include "search/operators.h"
 #include "search/store.h"
@@ -25,6 +26,7 @@ struct Measurement {
   double median_s = 0;
   double spread = 0;  // (p90 - p10) / median
   std::string error;  // non-empty: the run failed (the message says why)
+  KindTimes kinds;    // per instruction kind, from traced steps; empty: the measurer cannot trace
 };
 
 // Two plans timed interleaved, A B A B ...: the per-pair ratio A / B, summarised.
@@ -84,6 +86,7 @@ struct Evaluation {
   std::string plan_hash;
   std::shared_ptr<const Plan> plan;  // when lowering succeeded
   PathFeatures features;             // of the plan's critical path (predicted and measured costs)
+  KindTimes kinds;                   // per instruction kind, of the cost's kind (kind_times.h); may be empty
 };
 
 // Never throws for a bad candidate: every failure becomes a status with its log.

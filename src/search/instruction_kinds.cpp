@@ -13,15 +13,17 @@
 namespace tessera {
 
 const std::vector<InstructionKind>& instruction_kinds() {
+  // fuse_norm moves the norm into the prologues of the q/k/v, gate/up and LM head tiles,
+  // fold_attention moves attention into the o tiles: their kinds' times include those tiles.
   static const std::vector<InstructionKind> kinds = {
-      {"qkv", {"qkv_heads_per_task", "qkv_head_parts", "qkv_prefetch_kib"}},
-      {"o", {"o_rows_per_task", "o_prefetch"}},
-      {"gate_up", {"gate_up_rows_per_task", "gate_up_prefetch_kib"}},
-      {"down", {"down_rows_per_task", "down_prefetch_kib"}},
-      {"lm_head", {"lm_rows_per_task"}},
-      {"attention", {"kv_splits", "fold_attention"}},
-      {"norm", {"fuse_norm"}},
-      {kScheduleKind, {"sms", "pipeline_stages", "threads", "rows_per_warp", "queue_order", "counter_granularity"}},
+      {"qkv", {"qkv_heads_per_task", "qkv_head_parts", "qkv_prefetch_kib"}, {"qkv"}},
+      {"o", {"o_rows_per_task", "o_prefetch"}, {"o"}},
+      {"gate_up", {"gate_up_rows_per_task", "gate_up_prefetch_kib"}, {"gate_up"}},
+      {"down", {"down_rows_per_task", "down_prefetch_kib"}, {"down"}},
+      {"lm_head", {"lm_rows_per_task"}, {"lm_head"}},
+      {"attention", {"kv_splits", "fold_attention"}, {"attention", "o"}},
+      {"norm", {"fuse_norm"}, {"norm", "qkv", "gate_up", "lm_head"}},
+      {kScheduleKind, {"sms", "pipeline_stages", "threads", "rows_per_warp", "queue_order", "counter_granularity"}, {}},
   };
   return kinds;
 }

@@ -24,6 +24,9 @@ namespace tessera {
 struct InstructionKind {
   std::string name;                // "qkv", "o", "gate_up", "down", "lm_head", "attention", "norm", "schedule"
   std::vector<std::string> knobs;  // knob_space.h keys; every searchable knob is in exactly one kind
+  // The task kinds (task_kind) whose time its knobs move: its time axis (kind_times.h).
+  // Empty: the whole step (the schedule kind).
+  std::vector<std::string> covers;
 };
 const std::vector<InstructionKind>& instruction_kinds();
 inline constexpr const char* kScheduleKind = "schedule";

@@ -137,7 +137,7 @@ class Replay {
     for (const KindFront& f : r.kinds) {
       std::vector<const ParetoMember*> better;
       for (const ParetoMember& m : f.front)
-        if (m.id != r.base && beats(tree_.node(m.id), base)) better.push_back(&m);
+        if (m.id != r.base && beats_base(f, m, base)) better.push_back(&m);
       if (better.size() > size_t(s_.tries_per_kind)) better.resize(size_t(s_.tries_per_kind));
       if (!better.empty()) moves.push_back({&f, std::move(better)});
     }
@@ -200,10 +200,30 @@ class Replay {
       for (const std::string& key : f.knobs) m.values[key] = n.knobs.at(key);
       f.members.push_back(std::move(m));
     }
+    // The kind's own time where every member (and an ok base) has it, else the whole step.
+    auto has_time = [&](const TreeNode& n) { return n.kinds.count(f.kind) > 0; };
+    bool own = !ok(base) || has_time(base);
+    for (const ParetoMember& m : f.members) own = own && has_time(tree_.node(m.id));
+    f.axis = own ? "kind" : "step";
+    for (ParetoMember& m : f.members) {
+      const TreeNode& n = tree_.node(m.id);
+      m.time = own ? n.kinds.at(f.kind) : KindTime{n.cost_s, n.spread};
+    }
     std::vector<FrontPoint> points;
-    for (const ParetoMember& m : f.members) points.push_back({m.cost_s, m.resources});
+    for (const ParetoMember& m : f.members) points.push_back({m.time.s, m.resources});
     for (size_t i : pareto_front(points)) f.front.push_back(f.members[i]);
     return f;
+  }
+
+  // Whether front member m beats the base on the front's time axis (beyond the noise).
+  bool beats_base(const KindFront& f, const ParetoMember& m, const TreeNode& base) const {
+    const TreeNode& n = tree_.node(m.id);
+    if (f.axis != "kind") return beats(n, base);
+    if (!ok(n)) return false;
+    if (!ok(base)) return true;
+    const KindTime& b = base.kinds.at(f.kind);
+    return n.cost_kind == base.cost_kind &&
+           faster_beyond_noise(m.time.s, m.time.spread, n.cost_kind, b.s, b.spread, base.cost_kind);
   }
 
   const SearchTree& tree_;

@@ -5,11 +5,13 @@
 //  1. Fronts: every joint value of each kind's knobs (instruction_kinds.h) is evaluated
 //     with all other knobs at the base ("pareto-kind:<kind>", parent: the base). The kinds
 //     take turns, so a small budget still touches every kind. A kind's front is its ok
-//     variations (the base included) that no other beats on time (the whole-step cost from
-//     the ladder) and on every resource axis at once (pareto_axes()).
+//     variations (the base included) that no other beats on time and on every resource
+//     axis at once (pareto_axes()). The time is the kind's own (kind_times.h: the wall time
+//     its tasks run within the step, from the cost model's timeline or the GPU's trace)
+//     when the base and every member have it, else the whole-step cost (KindFront::axis).
 //  2. Composition: starting from the base, kinds in order of their best member's gain over
-//     the base (the largest first), each kind's front members that beat the base are
-//     merged into the incumbent, fastest first, at most tries_per_kind of them
+//     the base (the largest first), each kind's front members that beat the base on the
+//     front's time are merged into the incumbent, fastest first, at most tries_per_kind of them
 //     ("pareto-compose", parent: the incumbent). A composition is kept only when it beats
 //     the incumbent on the same cost kind beyond the noise (candidate_tree.h), so what a
 //     round ends with is never worse than its base.
@@ -51,7 +53,8 @@ const std::vector<std::string>& pareto_axes();
 
 struct ParetoMember {
   int64_t id = 0;
-  double cost_s = 0;
+  double cost_s = 0;              // the whole step's
+  KindTime time;                  // on the front's time axis (KindFront::axis)
   std::vector<double> resources;  // pareto_axes()
   KnobSet values;                 // the kind's knobs
 };
@@ -61,6 +64,9 @@ struct KindFront {
   std::vector<std::string> knobs;     // the kind's knobs that the space searches
   int64_t variations = 0;             // joint values of those knobs, the base's included
   int64_t evaluated = 0;              // of them in the tree, any verdict
+  // The front's time axis: "kind" (the kind's own time) or "step" (the whole step's cost,
+  // when some member or the base has no kind time: a measurer that cannot trace).
+  std::string axis;
   std::vector<ParetoMember> members;  // ok and comparable with the base; filled when every variation is in the tree
   std::vector<ParetoMember> front;    // the non-dominated members, fastest first
 };

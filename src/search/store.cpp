@@ -51,6 +51,12 @@ CREATE INDEX IF NOT EXISTS transcripts_by_candidate ON transcripts(candidate, id
 CREATE INDEX IF NOT EXISTS transcripts_by_run ON transcripts(run, id);
 )sql";
 
+// Version 3: every candidate's time per instruction kind (search/kind_times.h). Added to
+// an older database when it is opened; its candidates read with none.
+const char* const kSchemaV3 = R"sql(
+ALTER TABLE candidates ADD COLUMN kind_times TEXT NOT NULL DEFAULT '{}';
+)sql";
+
 // A prepared statement bound by position; finalised on scope exit.
 class Stmt {
  public:
@@ -141,12 +147,13 @@ CandidateRecord read_candidate(const Stmt& s, const std::string& where) {
   c.check_seed = uint64_t(s.i64(12));
   c.created_utc = s.text(13);
   c.finished_utc = s.text(14);
+  c.kind_times = parse_json_column(s.text(15), where);
   return c;
 }
 
 const char* const kCandidateColumns =
     "id, run, parent, operator, operator_params, knobs, plan_hash, status, cost_s, spread, cost_kind, log, "
-    "check_seed, created_utc, finished_utc";
+    "check_seed, created_utc, finished_utc, kind_times";
 
 }  // namespace
 
@@ -233,6 +240,7 @@ TuneStore::TuneStore(const std::string& path, bool create) : path_(path) {
       Transaction tx(db_, "tuning database '" + path + "'");
       exec(kSchema);
       exec(kSchemaV2);
+      exec(kSchemaV3);
       Stmt s(db_, "INSERT INTO tessera_meta(key, value) VALUES ('schema_version', ?1), ('app', 'tessera-tune')",
              "tuning database '" + path + "'");
       s.bind(1, std::to_string(kTuneStoreSchema)).step();
@@ -248,6 +256,12 @@ TuneStore::TuneStore(const std::string& path, bool create) : path_(path) {
         Transaction tx(db_, "tuning database '" + path + "': adding the transcripts table (schema 2)");
         exec(kSchemaV2);
         exec("UPDATE tessera_meta SET value = '2' WHERE key = 'schema_version'");
+        tx.commit();
+      }
+      if (v < 3) {
+        Transaction tx(db_, "tuning database '" + path + "': adding the candidates' kind times (schema 3)");
+        exec(kSchemaV3);
+        exec("UPDATE tessera_meta SET value = '3' WHERE key = 'schema_version'");
         tx.commit();
       }
     }
@@ -347,7 +361,7 @@ void TuneStore::finish_candidate(const CandidateRecord& c, const std::string* pl
   }
   Stmt s(db_,
          "UPDATE candidates SET plan_hash = ?2, status = ?3, cost_s = ?4, spread = ?5, cost_kind = ?6, log = ?7, "
-         "check_seed = ?8, finished_utc = ?9 WHERE id = ?1",
+         "check_seed = ?8, finished_utc = ?9, kind_times = ?10 WHERE id = ?1",
          where);
   s.bind(1, c.id).bind(2, c.plan_hash).bind(3, status_name(c.status));
   if (c.cost_kind == CostKind::None) {
@@ -356,6 +370,7 @@ void TuneStore::finish_candidate(const CandidateRecord& c, const std::string* pl
     s.bind(4, c.cost_s).bind(5, c.spread).bind(6, cost_kind_name(c.cost_kind));
   }
   s.bind(7, c.log).bind(8, int64_t(c.check_seed)).bind(9, c.finished_utc.empty() ? utc_now_iso() : c.finished_utc);
+  s.bind(10, (c.kind_times.is_null() ? nlohmann::json::object() : c.kind_times).dump());
   s.step();
   if (sqlite3_changes(db_) != 1) fail("{}: no such candidate", where);
   tx.commit();

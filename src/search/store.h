@@ -19,9 +19,11 @@ struct sqlite3;
 
 namespace tessera {
 
-// 1: runs, candidates, plans, calibration. 2: + transcripts (LLM calls); a version-1
-// database is migrated in place when opened (the new table only, nothing rewritten).
-inline constexpr int kTuneStoreSchema = 2;
+// 1: runs, candidates, plans, calibration. 2: + transcripts (LLM calls). 3: + the
+// candidates' kind_times (the Pareto policy's per-instruction time axis). An older database
+// is migrated in place when opened (the new table or column only, nothing rewritten; older
+// candidates read with no kind times).
+inline constexpr int kTuneStoreSchema = 3;
 
 enum class CandidateStatus { Pending, Rejected, Incorrect, BuildFailed, RunFailed, Ok };
 // "pending", "rejected" (validator), "incorrect" (emulator or GPU vs reference),
@@ -60,6 +62,8 @@ struct CandidateRecord {
   std::string log;
   uint64_t check_seed = 0;  // seed of the random weights the correctness check used
   std::string created_utc, finished_utc;
+  // Per instruction kind, of the cost's kind (search/kind_times.h's JSON); {} when unknown.
+  nlohmann::json kind_times = nlohmann::json::object();
 };
 
 struct CalibrationRecord {

@@ -97,6 +97,7 @@ TreeNode tree_node(int64_t id, const Proposal& p, const Evaluation& ev) {
   n.spread = ev.spread;
   n.cost_kind = ev.cost_kind;
   n.plan_hash = ev.plan_hash;
+  n.kinds = ev.kinds;
   return n;
 }
 
@@ -110,6 +111,7 @@ TreeNode tree_node_of(const CandidateRecord& c) {
   n.spread = c.spread;
   n.cost_kind = c.cost_kind;
   n.plan_hash = c.plan_hash;
+  n.kinds = kind_times_from_json(c.kind_times);
   return n;
 }
 
@@ -139,6 +141,7 @@ CandidateRecord verdict_row(int64_t id, const Evaluation& ev, const TuneStore& s
   c.spread = ev.spread;
   c.cost_kind = ev.cost_kind;
   c.log = ev.log;
+  c.kind_times = kind_times_to_json(ev.kinds);
   if (auto row = store.candidate(id)) c.check_seed = row->check_seed;
   return c;
 }

@@ -8,6 +8,7 @@
 #include "e2e_compare.h"
 #include "model/shapes.h"
 #include "plan/lower.h"
+#include "search/instruction_kinds.h"
 
 namespace tessera::test {
 namespace {
@@ -28,6 +29,19 @@ TEST(GpuMeasurer, VerifiesAndTimesALoweredPlanAndRejectsWrongNumbers) {
   EXPECT_GE(ms.spread, 0);
   std::printf("[ measure  ] stories260k default plan on %s: %.4f ms (spread %.1f%%)\n", g.name().c_str(),
               ms.median_s * 1e3, ms.spread * 100);
+  // Every instruction kind's own time from the traced steps: within the step, and the
+  // step's kind (every task) no longer than the timed step plus the launch it excludes.
+  ASSERT_EQ(ms.kinds.size(), instruction_kinds().size());
+  for (const auto& [kind, t] : ms.kinds) {
+    EXPECT_GE(t.s, 0) << kind;
+    EXPECT_LE(t.s, ms.kinds.at(kScheduleKind).s * (1 + 1e-9)) << kind << " runs within the step";
+    std::printf("[ kinds    ] %-10s %.2f us (spread %.1f%%)\n", kind.c_str(), t.s * 1e6, t.spread * 100);
+  }
+  for (const char* kind : {"qkv", "o", "gate_up", "down", "lm_head", "norm"}) EXPECT_GT(ms.kinds.at(kind).s, 0) << kind;
+  EXPECT_LT(ms.kinds.at(kScheduleKind).s, 3 * ms.median_s);
+  GpuMeasurerOptions untraced = o;
+  untraced.trace_steps = 0;
+  EXPECT_TRUE(GpuMeasurer(m, untraced).measure(plan).kinds.empty());
 
   Plan wrong = plan;
   for (Task& task : wrong.tasks)
