@@ -4,6 +4,6 @@ whose database is too large to bring back whole): scripts/tune_db_dump.py DB OUT
 import sqlite3, json, sys
 db = sqlite3.connect(sys.argv[1])
 cal = [dict(zip([d[0] for d in c.description], r)) for c in [db.execute("select * from calibration")] for r in c.fetchall()]
-cands = [dict(zip([d[0] for d in c.description], r)) for c in [db.execute("select id,parent,operator,operator_params,knobs,plan_hash,status,cost_s,spread,cost_kind,log from candidates")] for r in c.fetchall()]
+cands = [dict(zip([d[0] for d in c.description], r)) for c in [db.execute("select * from candidates")] for r in c.fetchall()]
 json.dump({"calibration": cal, "candidates": cands}, open(sys.argv[2], "w"), indent=1)
 print(len(cal), "calibration rows,", len(cands), "candidates")

@@ -380,6 +380,15 @@ TEST(ParetoPolicy, FrontsUseEachKindsOwnTime) {
   EXPECT_EQ(prog.next->knobs->at("o_rows_per_task"), fast_o);
   EXPECT_EQ(prog.next->knobs->at("gate_up_rows_per_task"), fast_gu);
 
+  // "pareto-step" keeps every front on the step's time, kind times or not.
+  ParetoSettings step_axis;
+  step_axis.own_time = false;
+  prog = pareto_progress(tree, ctx, step_axis);
+  for (const KindFront& f : prog.rounds[0].kinds) { EXPECT_EQ(f.axis, "step") << f.kind; }
+  ASSERT_TRUE(prog.next);
+  EXPECT_EQ(prog.next->op.rfind("pareto-kind:", 0), 0u) << prog.next->op;
+  EXPECT_EQ(make_policy("pareto-step", {}, ctx)->name(), "pareto-step");
+
   tree = build(false);
   prog = pareto_progress(tree, ctx);
   ASSERT_EQ(prog.rounds.size(), 2u);

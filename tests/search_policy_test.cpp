@@ -105,7 +105,7 @@ TEST(SearchPolicy, ASeedReproducesARunAndNamesAreChecked) {
     make_policy("greedy", {});
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("available: stark, evolve, pareto, random"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("available: stark, evolve, pareto, pareto-step, random"), std::string::npos) << e.what();
   }
   EXPECT_EQ(make_policy("pareto", {})->name(), "pareto");
 }

@@ -55,7 +55,7 @@ void configure_agents(const CLI::App& cmd, const std::string& mode, const agents
   if (!(t.agents.rate >= 0 && t.agents.rate <= 1))
     throw UsageError(fmt::format("tune: --agent-rate {} must be in [0, 1]", t.agents.rate));
   if (t.agents.budget_calls < 0 || t.agents.budget_tokens < 0) throw UsageError("tune: agent budgets must be >= 0");
-  if (t.policy == "random" || t.policy == "pareto")
+  if (t.policy == "random" || t.policy.rfind("pareto", 0) == 0)
     throw UsageError(fmt::format(
         "tune --agents llm: the {} policy never mutates, so it never draws the agents; use stark or evolve", t.policy));
   t.agents.client = std::make_shared<agents::LlmClient>(
@@ -88,7 +88,9 @@ void add_tune(CLI::App& app) {
   cmd->add_option("--model", o->t.model_path, "Model: HF directory, .gguf file or llama2.c .bin");
   cmd->add_option("--shape", o->t.shape, "Built-in model shape instead of a file");
   cmd->add_option("--target", o->t.target, "Target architecture (default sm_90a)");
-  cmd->add_option("--policy", o->t.policy, "stark (default), evolve, pareto or random");
+  cmd->add_option("--policy", o->t.policy,
+                  "stark (default), evolve, pareto (fronts on each instruction kind's own time), pareto-step (fronts on "
+                  "the whole step's time) or random");
   cmd->add_option("--budget-minutes", o->t.budget_minutes, "Stop after this many minutes (this invocation)");
   cmd->add_option("--budget-candidates", o->t.budget_candidates, "Stop when the run holds this many candidates");
   cmd->add_option("--db", o->t.db, "Tuning database (default .tessera/tune/<model>-<target>.db)");
@@ -212,7 +214,7 @@ void add_tune(CLI::App& app) {
     }
     if (o->no_emulate) throw UsageError("tune: --no-emulate applies to --sweep only (a tuning run always emulates)");
     configure_agents(*cmd, o->agents, o->llm, o->t);
-    if (o->t.structural && o->t.policy == "pareto")
+    if (o->t.structural && o->t.policy.rfind("pareto", 0) == 0)
       throw UsageError("tune --structural: the pareto policy varies knob sets only (each instruction kind's knobs); "
                        "use stark or evolve with structural rewrites");
     check_budgets(o->t);

@@ -202,7 +202,7 @@ class Replay {
     }
     // The kind's own time where every member (and an ok base) has it, else the whole step.
     auto has_time = [&](const TreeNode& n) { return n.kinds.count(f.kind) > 0; };
-    bool own = !ok(base) || has_time(base);
+    bool own = s_.own_time && (!ok(base) || has_time(base));
     for (const ParetoMember& m : f.members) own = own && has_time(tree_.node(m.id));
     f.axis = own ? "kind" : "step";
     for (ParetoMember& m : f.members) {

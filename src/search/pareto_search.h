@@ -46,6 +46,9 @@ struct PolicyContext {
 
 struct ParetoSettings {
   int tries_per_kind = 2;  // front members merged into the incumbent before the next kind
+  // Fronts on each kind's own time where known; false: always on the whole step's (the
+  // policy "pareto-step", for comparing the two axes).
+  bool own_time = true;
 };
 
 // The resource axes of every front, in the order of ParetoMember::resources.

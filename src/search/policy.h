@@ -41,7 +41,7 @@ std::unique_ptr<Policy> make_random_policy(OperatorSet ops);
 // proposal throws tessera::Error when ctx lacks the space or the resource probe.
 std::unique_ptr<Policy> make_pareto_policy(PolicyContext ctx, ParetoSettings s = {});
 
-// "stark", "evolve", "pareto" or "random"; throws tessera::Error listing them. ctx is what
+// "stark", "evolve", "pareto", "pareto-step" (its fronts on the whole step's time) or "random"; throws tessera::Error listing them. ctx is what
 // pareto needs (the others ignore it); without it a pareto policy can be made, to check
 // the name, but not run.
 std::unique_ptr<Policy> make_policy(const std::string& name, OperatorSet ops, PolicyContext ctx = {});

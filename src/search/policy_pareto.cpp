@@ -11,7 +11,7 @@ namespace {
 class ParetoPolicy : public Policy {
  public:
   ParetoPolicy(PolicyContext ctx, ParetoSettings s) : ctx_(std::move(ctx)), s_(s) {}
-  std::string name() const override { return "pareto"; }
+  std::string name() const override { return s_.own_time ? "pareto" : "pareto-step"; }
   std::optional<Proposal> next(const SearchTree& tree, SearchRng&) override { return pareto_progress(tree, ctx_, s_).next; }
 
  private:

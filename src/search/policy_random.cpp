@@ -28,12 +28,13 @@ class RandomPolicy : public Policy {
 
 std::unique_ptr<Policy> make_random_policy(OperatorSet ops) { return std::make_unique<RandomPolicy>(std::move(ops)); }
 
-std::vector<std::string> policy_names() { return {"stark", "evolve", "pareto", "random"}; }
+std::vector<std::string> policy_names() { return {"stark", "evolve", "pareto", "pareto-step", "random"}; }
 
 std::unique_ptr<Policy> make_policy(const std::string& name, OperatorSet ops, PolicyContext ctx) {
   if (name == "stark") return make_stark_policy(std::move(ops));
   if (name == "evolve") return make_evolve_policy(std::move(ops));
   if (name == "pareto") return make_pareto_policy(std::move(ctx));
+  if (name == "pareto-step") return make_pareto_policy(std::move(ctx), ParetoSettings{.own_time = false});
   if (name == "random") return make_random_policy(std::move(ops));
   fail("unknown policy '{}' (available: {})", name, fmt::join(policy_names(), ", "));
 }
